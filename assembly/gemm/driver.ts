@@ -1,0 +1,89 @@
+// Blocked GEMM driver: the five BLIS loops around one micro-kernel.
+//
+//   for jc in N by NC:            (B block: KC×NC, packed once per (jc, pc))
+//     for pc in K by KC:
+//       pack B[pc.., jc..]
+//       for ic in M by MC:        (A block: MC×KC, packed once per (jc, pc, ic))
+//         pack A[ic.., pc..]
+//         for jr in NC by NR:     micro-panels of B
+//           for ir in MC by MR:   micro-panels of A → one micro-kernel call
+//
+// The first KC block overwrites C, later ones add to it, so the summation
+// order for a given (m, k, n) is fixed: results are deterministic. Edge tiles
+// (fewer than MR rows or NR columns left) run the same kernel into a scratch
+// tile that is then copied into C, so there is no scalar path over whole rows.
+// The jc loop is independent per NC block: the place to split across workers.
+
+import { alloc, mark, release } from '../arena';
+import { MR, NR, KC, MC, NC } from './params';
+import { packA, packB } from './pack';
+import { gemm_4x8_wasmsimd_splat as kernel } from './kernel-4x8-wasmsimd-splat';
+
+export const OK: i32 = 0;
+export const OUT_OF_MEMORY: i32 = 1;
+
+@inline function roundUp(x: i32, r: i32): i32 {
+  return (x + r - 1) / r * r;
+}
+
+/**
+ * C(m×n, row-major, contiguous) = op(A)(m×k) · op(B)(k×n).
+ * A is stored m×k (k×m when transA), B is stored k×n (n×k when transB), both row-major.
+ * Returns OK, or OUT_OF_MEMORY when the packing buffers could not be allocated.
+ */
+export function gemm(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: bool, transB: bool): i32 {
+  const rsA = transA ? 1 : k, csA = transA ? m : 1;
+  const rsB = transB ? 1 : n, csB = transB ? k : 1;
+  const kcMax = min(KC, k);
+  const saved = mark();
+  const aPack = alloc(<usize>(roundUp(min(MC, m), MR) * kcMax) << 2);
+  const bPack = alloc(<usize>(roundUp(min(NC, n), NR) * kcMax) << 2);
+  const tile = alloc(<usize>(MR * NR) << 2);
+  if (aPack == 0 || bPack == 0 || tile == 0) {
+    release(saved);
+    return OUT_OF_MEMORY;
+  }
+  const ldc = <usize>n << 2;
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = min(NC, n - jc);
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = min(KC, k - pc);
+      const accumulate = pc > 0;
+      packB(b, rsB, csB, pc, jc, kc, nc, bPack);
+      for (let ic = 0; ic < m; ic += MC) {
+        const mc = min(MC, m - ic);
+        packA(a, rsA, csA, ic, pc, mc, kc, aPack);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const nr = min(NR, nc - jr);
+          const bPanel = bPack + (<usize>(jr * kc) << 2);
+          for (let ir = 0; ir < mc; ir += MR) {
+            const mr = min(MR, mc - ir);
+            const aPanel = aPack + (<usize>(ir * kc) << 2);
+            const cTile = c + <usize>(ic + ir) * ldc + (<usize>(jc + jr) << 2);
+            if (mr == MR && nr == NR) {
+              kernel(kc, aPanel, bPanel, cTile, ldc, accumulate);
+            } else {
+              kernel(kc, aPanel, bPanel, tile, <usize>NR << 2, false);
+              copyTile(tile, cTile, ldc, mr, nr, accumulate);
+            }
+          }
+        }
+      }
+    }
+  }
+  release(saved);
+  return OK;
+}
+
+/** Copies (or adds) the top-left mr×nr corner of an MR×NR scratch tile into C. */
+function copyTile(tile: usize, c: usize, ldc: usize, mr: i32, nr: i32, accumulate: bool): void {
+  for (let i = 0; i < mr; i++) {
+    const src = tile + (<usize>(i * NR) << 2);
+    const dst = c + <usize>i * ldc;
+    for (let j = 0; j < nr; j++) {
+      const off = <usize>j << 2;
+      const v = load<f32>(src + off);
+      store<f32>(dst + off, accumulate ? load<f32>(dst + off) + v : v);
+    }
+  }
+}

@@ -1,0 +1,169 @@
+// bitstack-wasm core: instantiate a kernels module from an explicit source and
+// expose the operations. No I/O happens here (import from 'bitstack-wasm/core'
+// in hosts where the package's default module cannot be located).
+
+import { BitstackError } from './errors.js';
+import { Runtime } from './runtime.js';
+import { matmul, type MatmulOptions } from './ops/matmul.js';
+
+export { BitstackError, type BitstackErrorCode } from './errors.js';
+export type { MatmulOptions } from './ops/matmul.js';
+
+/** Anything a kernels module can be made from without I/O. */
+export type WasmSource = WebAssembly.Module | BufferSource | Response | PromiseLike<Response>;
+
+/** What `init` accepts. The runtime entries also take a URL or a path/URL string for `wasm`. */
+export interface InitOptions {
+  /** The kernels module to use. Default (runtime entries only): the package's `simd` build. */
+  wasm?: WasmSource | URL | string;
+  /** The relaxed-SIMD build, used when `relaxed` asks for it. Default (runtime entries): the package's. */
+  relaxedWasm?: WasmSource | URL | string;
+  /**
+   * `false` (default): the deterministic SIMD128 build, bit-identical in every runtime.
+   * `true`: the relaxed-SIMD build; throws UNSUPPORTED where the runtime lacks relaxed SIMD.
+   * `'auto'`: the relaxed build where `WebAssembly.validate` accepts relaxed SIMD, else the default.
+   */
+  relaxed?: boolean | 'auto';
+}
+
+/** WebAssembly features of the instantiated module. */
+export interface Features {
+  /** Always true: SIMD128 is required. */
+  simd: boolean;
+  /** True when the relaxed-SIMD build is running (results may differ between engines in the last bits). */
+  relaxed: boolean;
+}
+
+// (module (func (result v128) (i32x4.splat (i32.const 0))))
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 8, 1, 6, 0, 65, 0, 253, 17, 11,
+]);
+// (module (func (result v128) (f32x4.relaxed_madd (v128.const 0) (v128.const 0) (v128.const 0))))
+const RELAXED_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 61, 1, 59, 0,
+  253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+  253, 133, 2, 11,
+]);
+
+/** Does this runtime validate SIMD128 / relaxed-SIMD code? (No compilation: allowed in workerd too.) */
+export function detectFeatures(): Features {
+  return { simd: WebAssembly.validate(SIMD_PROBE), relaxed: WebAssembly.validate(RELAXED_PROBE) };
+}
+
+/** How a runtime entry turns a URL or string into a source and where its default modules are. */
+export interface SourceLoader {
+  /** The package's own module of that build. */
+  defaultModule(build: 'simd' | 'relaxed'): Promise<WasmSource>;
+  /** Loads a URL or a path/URL string. */
+  load(location: URL | string): Promise<WasmSource>;
+}
+
+const NO_IO: SourceLoader = {
+  defaultModule() {
+    return Promise.reject(new BitstackError('ARG', "bitstack-wasm/core does no I/O: pass init({ wasm }) (a WebAssembly.Module, bytes or a Response)"));
+  },
+  load(location) {
+    return Promise.reject(new BitstackError('ARG', `bitstack-wasm/core does no I/O: cannot load ${String(location)}; pass a Module, bytes or a Response`));
+  },
+};
+
+function isResponse(v: unknown): v is Response {
+  return typeof Response !== 'undefined' && v instanceof Response;
+}
+
+async function compile(source: WasmSource): Promise<WebAssembly.Module> {
+  try {
+    return await compileUnchecked(source);
+  } catch (e) {
+    if (e instanceof BitstackError) throw e;
+    const message = (e as Error)?.message ?? String(e);
+    if (/disallowed|not allowed|CSP|Content Security/i.test(message)) {
+      throw new BitstackError('UNSUPPORTED',
+        `this host forbids compiling wasm at run time (${message}); pass a precompiled WebAssembly.Module`);
+    }
+    throw new BitstackError('WASM', `not a valid wasm module: ${message}`);
+  }
+}
+
+async function compileUnchecked(source: WasmSource): Promise<WebAssembly.Module> {
+  if (source instanceof WebAssembly.Module) return source;
+  const settled = await source;
+  if (isResponse(settled)) {
+    if (!settled.ok) throw new BitstackError('WASM', `fetching the kernels module failed: HTTP ${settled.status}`);
+    if (typeof WebAssembly.compileStreaming === 'function') {
+      try {
+        return await WebAssembly.compileStreaming(settled.clone());
+      } catch (e) {
+        // Wrong MIME type or no streaming support: fall back to the bytes.
+        if (!(e instanceof TypeError)) throw e;
+      }
+    }
+    return WebAssembly.compile(await settled.arrayBuffer());
+  }
+  if (settled instanceof ArrayBuffer || ArrayBuffer.isView(settled)) {
+    return WebAssembly.compile(settled as BufferSource);
+  }
+  throw new BitstackError('ARG', 'wasm source must be a WebAssembly.Module, an ArrayBuffer/view, a Response, a URL or a string');
+}
+
+/** Builds the `init` function of one runtime entry. */
+export function createInit(loader: SourceLoader): (options?: InitOptions) => Promise<Bitstack> {
+  return async function init(options: InitOptions = {}): Promise<Bitstack> {
+    const { relaxed = false } = options;
+    if (relaxed !== true && relaxed !== false && relaxed !== 'auto') {
+      throw new BitstackError('ARG', `options.relaxed must be true, false or 'auto', got ${String(relaxed)}`);
+    }
+    const host = detectFeatures();
+    if (!host.simd) throw new BitstackError('UNSUPPORTED', 'this runtime does not support WebAssembly SIMD128');
+    if (relaxed === true && !host.relaxed) {
+      throw new BitstackError('UNSUPPORTED', 'this runtime does not support relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)');
+    }
+    const useRelaxed = relaxed === true || (relaxed === 'auto' && host.relaxed);
+    const given = useRelaxed ? (options.relaxedWasm ?? options.wasm) : options.wasm;
+    let source: WasmSource;
+    if (given === undefined) source = await loader.defaultModule(useRelaxed ? 'relaxed' : 'simd');
+    else if (typeof given === 'string' || given instanceof URL) source = await loader.load(given);
+    else source = given;
+    const module = await compile(source);
+    let instance: WebAssembly.Instance;
+    try {
+      instance = await WebAssembly.instantiate(module, {});
+    } catch (e) {
+      throw new BitstackError('WASM', `could not instantiate the kernels module: ${(e as Error).message}`);
+    }
+    return new Bitstack(new Runtime(instance));
+  };
+}
+
+/** `init` without I/O: `options.wasm` (a Module, bytes or a Response) is required. */
+export const init = createInit(NO_IO);
+
+/** The library: one instantiated kernels module and the operations on it. */
+export class Bitstack {
+  /** @internal */
+  readonly #rt: Runtime;
+  readonly features: Features;
+
+  /** @internal Use `init()`. */
+  constructor(rt: Runtime) {
+    this.#rt = rt;
+    this.features = Object.freeze({ simd: true, relaxed: rt.exports.build_relaxed() === 1 });
+  }
+
+  /**
+   * Matrix product C = op(A)·op(B), all row-major Float32Arrays.
+   * @param a m×k (k×m with `transA`)
+   * @param b k×n (n×k with `transB`)
+   * @returns C, m×n (a new array, or `opts.out`)
+   */
+  matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, opts?: MatmulOptions): Float32Array {
+    return matmul(this.#rt, a, b, m, k, n, opts);
+  }
+
+  /** Bytes of wasm memory currently reserved by the module (it grows on demand, never shrinks). */
+  get memoryBytes(): number {
+    return this.#rt.exports.memory.buffer.byteLength;
+  }
+}

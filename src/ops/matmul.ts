@@ -1,0 +1,41 @@
+import { MAX_ARENA_BYTES, type Runtime } from '../runtime.js';
+import { BitstackError } from '../errors.js';
+import { dim, f32 } from './validate.js';
+
+/** Options of {@link matmul}. */
+export interface MatmulOptions {
+  /** A is stored transposed: a k×m row-major array, and op(A) = Aᵀ. */
+  transA?: boolean;
+  /** B is stored transposed: an n×k row-major array, and op(B) = Bᵀ. */
+  transB?: boolean;
+  /** Write C here (length m·n) instead of a new array. May alias `a` or `b`. */
+  out?: Float32Array;
+}
+
+/**
+ * C = op(A) · op(B): C is m×n row-major, op(A) is m×k, op(B) is k×n.
+ * NaN and ±Infinity propagate as IEEE arithmetic does (no check).
+ */
+export function matmul(
+  rt: Runtime, a: Float32Array, b: Float32Array, m: number, k: number, n: number, opts: MatmulOptions = {},
+): Float32Array {
+  m = dim('m', m);
+  k = dim('k', k);
+  n = dim('n', n);
+  const bytes = 4 * (m * k + k * n + m * n);
+  if (bytes > MAX_ARENA_BYTES) {
+    throw new BitstackError('TOO_LARGE', `matmul ${m}×${k}·${k}×${n} needs ${bytes} bytes, more than wasm32 can address`);
+  }
+  const transA = !!opts.transA, transB = !!opts.transB;
+  f32('a', a, m * k, transA ? `k×m (${k}×${m})` : `m×k (${m}×${k})`);
+  f32('b', b, k * n, transB ? `n×k (${n}×${k})` : `k×n (${k}×${n})`);
+  const out = opts.out === undefined ? new Float32Array(m * n) : f32('opts.out', opts.out, m * n, `m×n (${m}×${n})`);
+  return rt.scoped(() => {
+    const pa = rt.copyInF32(a);
+    const pb = rt.copyInF32(b);
+    const pc = rt.alloc(4 * m * n);
+    rt.check(rt.exports.gemm_f32(pa, pb, pc, m, k, n, transA ? 1 : 0, transB ? 1 : 0), 'matmul');
+    out.set(rt.f32(pc, m * n));
+    return out;
+  });
+}

@@ -1,0 +1,39 @@
+// Argument checks shared by the operations: one message style, one error type.
+
+import { BitstackError } from '../errors.js';
+
+/** A dimension: a positive safe integer (zero → EMPTY). Wasm kernels index with i32, so ≤ 2³¹−1. */
+export function dim(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+    throw new BitstackError('ARG', `${name} must be a non-negative integer, got ${String(v)}`);
+  }
+  if (v === 0) throw new BitstackError('EMPTY', `${name} is 0: empty matrices are not supported`);
+  if (v > 0x7fffffff) throw new BitstackError('TOO_LARGE', `${name} = ${v} exceeds 2^31 - 1`);
+  return v;
+}
+
+/** A Float32Array of exactly `length` elements. */
+export function f32(name: string, v: unknown, length: number, shape: string): Float32Array {
+  if (!(v instanceof Float32Array)) {
+    throw new BitstackError('ARG', `${name} must be a Float32Array, got ${describe(v)}`);
+  }
+  if (v.length !== length) {
+    throw new BitstackError('SHAPE', `${name} has ${v.length} elements, expected ${shape} = ${length}`);
+  }
+  return v;
+}
+
+/** Throws NON_FINITE if `v` holds NaN or ±Infinity. */
+export function finite(name: string, v: Float32Array | Float64Array): void {
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isFinite(v[i])) {
+      throw new BitstackError('NON_FINITE', `${name}[${i}] is ${v[i]}: input must be finite`);
+    }
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
+  return typeof v;
+}

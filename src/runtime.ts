@@ -1,0 +1,86 @@
+// The instantiated kernels module and the memory rules around it.
+//
+// Rules (the README's "ABI and memory"):
+// - every call takes an arena mark, copies its inputs into the module's memory
+//   once, runs the kernel, copies the outputs out, and releases the mark;
+// - a kernel may grow memory, which detaches every ArrayBuffer view over the old
+//   buffer, so views are created fresh from `memory.buffer` after each kernel
+//   call and never escape this file's callers: users only ever get copies.
+
+import { BitstackError } from './errors.js';
+
+/** The raw exports of a kernels module (assembly/index.ts). */
+export interface KernelExports {
+  memory: WebAssembly.Memory;
+  alloc(bytes: number): number;
+  mark(): number;
+  release(mark: number): void;
+  reset(): void;
+  build_relaxed(): number;
+  gemm_f32(a: number, b: number, c: number, m: number, k: number, n: number, transA: number, transB: number): number;
+}
+
+const REQUIRED = ['memory', 'alloc', 'mark', 'release', 'reset', 'build_relaxed', 'gemm_f32'] as const;
+
+/** Largest byte count one call may place in the arena (wasm32: 4 GiB, minus room for the data segment). */
+export const MAX_ARENA_BYTES = 2 ** 32 - 2 ** 20;
+
+/** Status codes returned by kernels (assembly/gemm/driver.ts). */
+const STATUS_OUT_OF_MEMORY = 1;
+
+export class Runtime {
+  readonly exports: KernelExports;
+
+  constructor(instance: WebAssembly.Instance) {
+    const ex = instance.exports as Record<string, unknown>;
+    for (const name of REQUIRED) {
+      if (!(name in ex)) {
+        throw new BitstackError('WASM', `not a bitstack-wasm kernels module: export "${name}" is missing`);
+      }
+    }
+    this.exports = ex as unknown as KernelExports;
+  }
+
+  /** Runs `fn` with an arena scope: everything allocated inside is freed afterwards, even on error. */
+  scoped<T>(fn: () => T): T {
+    const mark = this.exports.mark();
+    try {
+      return fn();
+    } finally {
+      this.exports.release(mark);
+    }
+  }
+
+  /** Allocates `bytes` (64-byte aligned) in the arena. */
+  alloc(bytes: number): number {
+    if (bytes > MAX_ARENA_BYTES) {
+      throw new BitstackError('TOO_LARGE', `needs ${bytes} bytes of wasm memory, more than a wasm32 module can address`);
+    }
+    const ptr = this.exports.alloc(bytes);
+    if (ptr === 0) {
+      throw new BitstackError('OUT_OF_MEMORY', `could not grow wasm memory by ${bytes} bytes`);
+    }
+    return ptr;
+  }
+
+  /** Copies a Float32Array into the arena and returns its pointer. */
+  copyInF32(src: Float32Array): number {
+    const ptr = this.alloc(src.length * 4);
+    this.f32(ptr, src.length).set(src);
+    return ptr;
+  }
+
+  /** A fresh view over the current memory buffer. Never hand it to a user: copy out of it. */
+  f32(ptr: number, length: number): Float32Array {
+    return new Float32Array(this.exports.memory.buffer, ptr, length);
+  }
+
+  /** Throws the typed error for a kernel's non-zero status. */
+  check(status: number, what: string): void {
+    if (status === 0) return;
+    if (status === STATUS_OUT_OF_MEMORY) {
+      throw new BitstackError('OUT_OF_MEMORY', `${what}: could not grow wasm memory for scratch buffers`);
+    }
+    throw new BitstackError('WASM', `${what}: kernel returned unknown status ${status}`);
+  }
+}

@@ -1,0 +1,194 @@
+// The one suite of test cases, run unchanged in Node, Deno, Chromium and workerd.
+//
+// A case is { name, run(ctx) }. run() throws on failure and may return the
+// typed arrays it produced: the harness hashes their raw bytes (default build
+// only), and the hash must equal test/golden.json in every runtime.
+// References are computed here in plain JS, in float64.
+
+/** float32 unit roundoff u = 2^-24. */
+const U32 = 2 ** -24;
+
+/** Deterministic PRNG (mulberry32): the same numbers in every engine. */
+export function rng(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** n uniform values in [-1, 1), stored as float32. */
+export function randomF32(n, seed) {
+  const r = rng(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = 2 * r() - 1;
+  return out;
+}
+
+export function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+/** Runs fn, which must throw a BitstackError with `code`. */
+export async function expectError(fn, code) {
+  try {
+    await fn();
+  } catch (e) {
+    assert(e && e.name === 'BitstackError', `expected BitstackError(${code}), got ${e && e.name}: ${e && e.message}`);
+    assert(e.code === code, `expected code ${code}, got ${e.code}: ${e.message}`);
+    return;
+  }
+  throw new Error(`expected BitstackError(${code}), nothing was thrown`);
+}
+
+/** Element (i, j) of a row-major rows×cols array, read as its transpose when `trans`. */
+function at(x, i, j, rows, cols, trans) {
+  return trans ? x[j * rows + i] : x[i * cols + j];
+}
+
+/**
+ * Reference product in float64 and the componentwise bound of float32 summation:
+ * |fl(AB) − AB| ≤ γ_k·(|A||B|), γ_k = k·u/(1 − k·u) (Higham, Accuracy and Stability, §3.5).
+ */
+export function referenceMatmul(a, b, m, k, n, transA, transB) {
+  const c = new Float64Array(m * n);
+  const bound = new Float64Array(m * n);
+  const gamma = (k * U32) / (1 - k * U32);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0, t = 0;
+      for (let p = 0; p < k; p++) {
+        const x = at(a, i, p, m, k, transA), y = at(b, p, j, k, n, transB);
+        s += x * y;
+        t += Math.abs(x * y);
+      }
+      c[i * n + j] = s;
+      bound[i * n + j] = gamma * t;
+    }
+  }
+  return { c, bound };
+}
+
+export function checkMatmul(got, a, b, m, k, n, transA, transB, label) {
+  const { c, bound } = referenceMatmul(a, b, m, k, n, transA, transB);
+  assert(got.length === m * n, `${label}: length ${got.length} != ${m * n}`);
+  for (let i = 0; i < m * n; i++) {
+    const err = Math.abs(got[i] - c[i]);
+    // + the rounding of the float64 reference to float32 itself
+    assert(err <= bound[i] + U32 * Math.abs(c[i]), `${label}: C[${i}] = ${got[i]}, reference ${c[i]}, |error| ${err} > bound ${bound[i]}`);
+  }
+}
+
+const SHAPES = [
+  [1, 1, 1], [1, 1, 9], [1, 7, 1], [9, 1, 1], [2, 3, 4], [3, 5, 7], [4, 8, 8], [5, 9, 17],
+  [13, 17, 19], [31, 64, 33], [64, 64, 64], [1, 100, 37], [37, 100, 1], [67, 300, 71],
+  [130, 40, 9], [7, 513, 5], [2, 3, 4100],
+];
+const TRANSPOSES = [[false, false], [true, false], [false, true], [true, true]];
+
+export const cases = [];
+
+for (const [m, k, n] of SHAPES) {
+  for (const [transA, transB] of TRANSPOSES) {
+    const name = `matmul ${m}x${k}x${n} ${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}`;
+    cases.push({
+      name,
+      run({ bw }) {
+        const a = randomF32(m * k, m * 1000 + k);
+        const b = randomF32(k * n, n * 1000 + k + 7);
+        const c = bw.matmul(a, b, m, k, n, { transA, transB });
+        checkMatmul(c, a, b, m, k, n, transA, transB, name);
+        return [c];
+      },
+    });
+  }
+}
+
+cases.push({
+  name: 'matmul out: reused, and may alias an input',
+  run({ bw }) {
+    const n = 24;
+    const a = randomF32(n * n, 1), b = randomF32(n * n, 2);
+    const fresh = bw.matmul(a, b, n, n, n);
+    const out = new Float32Array(n * n).fill(123);
+    const same = bw.matmul(a, b, n, n, n, { out });
+    assert(same === out, 'matmul must return opts.out');
+    for (let i = 0; i < n * n; i++) assert(out[i] === fresh[i], `out[${i}] differs from a fresh result`);
+    const a2 = a.slice();
+    bw.matmul(a2, b, n, n, n, { out: a2 });
+    for (let i = 0; i < n * n; i++) assert(a2[i] === fresh[i], `aliased out[${i}] differs`);
+    return [out];
+  },
+});
+
+cases.push({
+  name: 'matmul results survive memory growth',
+  run({ bw }) {
+    const small = bw.matmul(new Float32Array([1, 2, 3, 4]), new Float32Array([5, 6, 7, 8]), 2, 2, 2);
+    const before = bw.memoryBytes;
+    const m = 700, k = 300, n = 700;
+    const big = bw.matmul(randomF32(m * k, 3), randomF32(k * n, 4), m, k, n);
+    assert(bw.memoryBytes > before || before >= 4 * (m * k + k * n + m * n), 'the large product should have grown memory');
+    assert(small.length === 4 && small[0] === 19 && small[1] === 22 && small[2] === 43 && small[3] === 50,
+      `an earlier result changed or was detached: ${Array.from(small)}`);
+    assert(big.length === m * n, 'large result has the wrong length');
+    return [small, big];
+  },
+});
+
+cases.push({
+  name: 'matmul propagates NaN and Infinity as IEEE arithmetic does',
+  run({ bw }) {
+    const a = new Float32Array([NaN, 0, 1, 2]); // row 0 holds NaN
+    const b = new Float32Array([1, 2, 3, 4]);
+    const c = bw.matmul(a, b, 2, 2, 2);
+    assert(Number.isNaN(c[0]) && Number.isNaN(c[1]), 'row 0 must be NaN');
+    assert(c[2] === 7 && c[3] === 10, `row 1 must be finite: ${c[2]}, ${c[3]}`);
+    const inf = bw.matmul(new Float32Array([Infinity]), new Float32Array([2]), 1, 1, 1);
+    assert(inf[0] === Infinity, 'Infinity·2 must be Infinity');
+  },
+});
+
+cases.push({
+  name: 'matmul typed errors',
+  async run({ bw }) {
+    const a = new Float32Array(6), b = new Float32Array(12);
+    await expectError(() => bw.matmul(a, b, 2, 3, 5), 'SHAPE');
+    await expectError(() => bw.matmul(new Float32Array(5), b, 2, 3, 4), 'SHAPE');
+    await expectError(() => bw.matmul(a, b, 2, 3, 4, { out: new Float32Array(7) }), 'SHAPE');
+    await expectError(() => bw.matmul(a, b, 0, 3, 4), 'EMPTY');
+    await expectError(() => bw.matmul(a, b, 2, 0, 4), 'EMPTY');
+    await expectError(() => bw.matmul(a, b, 2, 3, 1.5), 'ARG');
+    await expectError(() => bw.matmul(a, b, -2, 3, 4), 'ARG');
+    await expectError(() => bw.matmul(a, b, 2, 3, NaN), 'ARG');
+    await expectError(() => bw.matmul([0, 0, 0, 0, 0, 0], b, 2, 3, 4), 'ARG');
+    await expectError(() => bw.matmul(new Float64Array(6), b, 2, 3, 4), 'ARG');
+    await expectError(() => bw.matmul(a, b, 40000, 40000, 40000), 'TOO_LARGE');
+    await expectError(() => bw.matmul(a, b, 2 ** 31, 1, 1), 'TOO_LARGE');
+    // A failed call leaves the instance usable.
+    const c = bw.matmul(new Float32Array([2]), new Float32Array([3]), 1, 1, 1);
+    assert(c[0] === 6, 'instance unusable after an error');
+  },
+});
+
+cases.push({
+  name: 'init typed errors and features',
+  async run({ bw, init }) {
+    assert(bw.features.simd === true, 'features.simd must be true');
+    await expectError(() => init({ relaxed: 'maybe' }), 'ARG');
+    // workerd (and pages under a strict CSP) forbid compiling bytes at run time: UNSUPPORTED there.
+    const emptyModule = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]);
+    let compiles = true;
+    try { new WebAssembly.Module(emptyModule); } catch { compiles = false; }
+    // A valid module without the kernels' exports; bytes that are no module at all.
+    await expectError(() => init({ wasm: emptyModule }), compiles ? 'WASM' : 'UNSUPPORTED');
+    await expectError(() => init({ wasm: new Uint8Array([1, 2, 3, 4]) }), compiles ? 'WASM' : 'UNSUPPORTED');
+    if (compiles) {
+      await expectError(() => init({ wasm: new WebAssembly.Module(emptyModule) }), 'WASM');
+    }
+    await expectError(() => init({ wasm: 42 }), 'ARG');
+  },
+});
