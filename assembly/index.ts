@@ -2,7 +2,7 @@
 // Pointers are byte offsets into the exported memory; lengths are element counts.
 // Every export has exactly one caller in src/ops/.
 
-export { alloc, mark, release, reset } from './arena';
+export { alloc, mark, release, reset, heap_base, set_floor } from './arena';
 import { gemm } from './gemm/driver';
 
 /** 1 when this module was built with relaxed SIMD (results may differ by engine), else 0. */

@@ -5,9 +5,13 @@
 import { BitstackError } from './errors.js';
 import { Runtime } from './runtime.js';
 import { matmul, type MatmulOptions } from './ops/matmul.js';
+import { WasmMatrix } from './matrix.js';
+import { dim, f32, type F32Operand } from './ops/validate.js';
 
 export { BitstackError, type BitstackErrorCode } from './errors.js';
 export type { MatmulOptions } from './ops/matmul.js';
+export { WasmMatrix } from './matrix.js';
+export type { F32Operand } from './ops/validate.js';
 
 /** Anything a kernels module can be made from without I/O. */
 export type WasmSource = WebAssembly.Module | BufferSource | Response | PromiseLike<Response>;
@@ -153,17 +157,33 @@ export class Bitstack {
   }
 
   /**
-   * Matrix product C = op(A)·op(B), all row-major Float32Arrays.
-   * @param a m×k (k×m with `transA`)
-   * @param b k×n (n×k with `transB`)
+   * Matrix product C = op(A)·op(B), row-major f32.
+   * @param a m×k (k×m with `transA`): a Float32Array, or a resident WasmMatrix (no copy)
+   * @param b k×n (n×k with `transB`): likewise
    * @returns C, m×n (a new array, or `opts.out`)
    */
-  matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, opts?: MatmulOptions): Float32Array {
+  matmul(a: F32Operand, b: F32Operand, m: number, k: number, n: number, opts?: MatmulOptions): Float32Array {
     return matmul(this.#rt, a, b, m, k, n, opts);
+  }
+
+  /**
+   * Copies `data` (rows×cols, row-major) into the module's memory once and keeps it there:
+   * a weight matrix used by many products. Free it with `.free()`.
+   */
+  matrix(data: Float32Array, rows: number, cols: number): WasmMatrix {
+    rows = dim('rows', rows);
+    cols = dim('cols', cols);
+    f32('data', data, rows * cols, `rows×cols (${rows}×${cols})`);
+    return new WasmMatrix(this.#rt, data, rows, cols);
   }
 
   /** Bytes of wasm memory currently reserved by the module (it grows on demand, never shrinks). */
   get memoryBytes(): number {
     return this.#rt.exports.memory.buffer.byteLength;
+  }
+
+  /** Bytes held by resident matrices (WasmMatrix) not yet freed, including holes between them. */
+  get residentBytes(): number {
+    return this.#rt.residentBytes;
   }
 }

@@ -8,6 +8,7 @@
 //   call and never escape this file's callers: users only ever get copies.
 
 import { BitstackError } from './errors.js';
+import { Heap } from './heap.js';
 
 /** The raw exports of a kernels module (assembly/index.ts). */
 export interface KernelExports {
@@ -16,11 +17,13 @@ export interface KernelExports {
   mark(): number;
   release(mark: number): void;
   reset(): void;
+  heap_base(): number;
+  set_floor(floor: number): number;
   build_relaxed(): number;
   gemm_f32(a: number, b: number, c: number, m: number, k: number, n: number, transA: number, transB: number): number;
 }
 
-const REQUIRED = ['memory', 'alloc', 'mark', 'release', 'reset', 'build_relaxed', 'gemm_f32'] as const;
+const REQUIRED = ['memory', 'alloc', 'mark', 'release', 'reset', 'heap_base', 'set_floor', 'build_relaxed', 'gemm_f32'] as const;
 
 /** Largest byte count one call may place in the arena (wasm32: 4 GiB, minus room for the data segment). */
 export const MAX_ARENA_BYTES = 2 ** 32 - 2 ** 20;
@@ -30,6 +33,8 @@ const STATUS_OUT_OF_MEMORY = 1;
 
 export class Runtime {
   readonly exports: KernelExports;
+  readonly #heap: Heap;
+  #depth = 0;
 
   constructor(instance: WebAssembly.Instance) {
     const ex = instance.exports as Record<string, unknown>;
@@ -39,16 +44,39 @@ export class Runtime {
       }
     }
     this.exports = ex as unknown as KernelExports;
+    this.#heap = new Heap(this.exports);
   }
 
   /** Runs `fn` with an arena scope: everything allocated inside is freed afterwards, even on error. */
   scoped<T>(fn: () => T): T {
     const mark = this.exports.mark();
+    this.#depth++;
     try {
       return fn();
     } finally {
+      this.#depth--;
       this.exports.release(mark);
     }
+  }
+
+  /** A long-lived block (resident matrices). Not while an operation runs (e.g. from a progress callback). */
+  allocResident(bytes: number): { ptr: number; size: number } {
+    if (this.#depth > 0) {
+      throw new BitstackError('ARG', 'cannot create a resident matrix while an operation is running');
+    }
+    return this.#heap.alloc(bytes);
+  }
+
+  freeResident(ptr: number, size: number): void {
+    if (this.#depth > 0) {
+      throw new BitstackError('ARG', 'cannot free a resident matrix while an operation is running');
+    }
+    this.#heap.free(ptr, size);
+  }
+
+  /** Bytes held by resident matrices (and holes between them). */
+  get residentBytes(): number {
+    return this.#heap.bytes;
   }
 
   /** Allocates `bytes` (64-byte aligned) in the arena. */

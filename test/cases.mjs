@@ -192,3 +192,39 @@ cases.push({
     await expectError(() => init({ wasm: 42 }), 'ARG');
   },
 });
+
+cases.push({
+  name: 'resident matrices: same products, checked, freed memory reused',
+  async run({ bw, init }) {
+    const m = 19, k = 70, n = 23;
+    const a = randomF32(m * k, 11), b = randomF32(k * n, 12);
+    const expected = bw.matmul(a, b, m, k, n);
+    const base = bw.residentBytes;
+    const ra = bw.matrix(a, m, k), rb = bw.matrix(b, k, n);
+    assert(bw.residentBytes >= base + 4 * (m * k + k * n), 'residentBytes must count both matrices');
+    const mixed = [bw.matmul(ra, rb, m, k, n), bw.matmul(a, rb, m, k, n), bw.matmul(ra, b, m, k, n)];
+    for (const c of mixed) for (let i = 0; i < m * n; i++) assert(c[i] === expected[i], `resident product differs at ${i}`);
+    // Scratch growth by a later call must not disturb resident data.
+    bw.matmul(randomF32(400 * 400, 13), randomF32(400 * 400, 14), 400, 400, 400);
+    const again = ra.toArray();
+    for (let i = 0; i < a.length; i++) assert(again[i] === a[i], `resident data changed at ${i}`);
+    await expectError(() => bw.matmul(ra, rb, k, m, n), 'SHAPE');
+    const other = await init();
+    await expectError(() => other.matmul(ra, rb, m, k, n), 'ARG');
+    await expectError(() => bw.matrix(a, m, k + 1), 'SHAPE');
+    await expectError(() => bw.matrix(a, 0, k), 'EMPTY');
+    ra.free();
+    ra.free(); // idempotent
+    assert(ra.freed, 'freed flag');
+    await expectError(() => bw.matmul(ra, rb, m, k, n), 'ARG');
+    await expectError(() => ra.toArray(), 'ARG');
+    // A hole is reused by an allocation that fits, and freeing everything returns all memory.
+    const held = bw.residentBytes;
+    const rc = bw.matrix(randomF32(m * k, 15), m, k);
+    assert(bw.residentBytes === held, 'a matrix of the freed size must reuse the hole');
+    rc.free();
+    rb.free();
+    assert(bw.residentBytes === base, `all resident memory returned: ${bw.residentBytes} != ${base}`);
+    return mixed;
+  },
+});

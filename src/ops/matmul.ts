@@ -1,6 +1,6 @@
 import { MAX_ARENA_BYTES, type Runtime } from '../runtime.js';
 import { BitstackError } from '../errors.js';
-import { dim, f32 } from './validate.js';
+import { checkOperand, dim, f32, operand, type F32Operand } from './validate.js';
 
 /** Options of {@link matmul}. */
 export interface MatmulOptions {
@@ -17,7 +17,7 @@ export interface MatmulOptions {
  * NaN and ±Infinity propagate as IEEE arithmetic does (no check).
  */
 export function matmul(
-  rt: Runtime, a: Float32Array, b: Float32Array, m: number, k: number, n: number, opts: MatmulOptions = {},
+  rt: Runtime, a: F32Operand, b: F32Operand, m: number, k: number, n: number, opts: MatmulOptions = {},
 ): Float32Array {
   m = dim('m', m);
   k = dim('k', k);
@@ -27,12 +27,14 @@ export function matmul(
     throw new BitstackError('TOO_LARGE', `matmul ${m}×${k}·${k}×${n} needs ${bytes} bytes, more than wasm32 can address`);
   }
   const transA = !!opts.transA, transB = !!opts.transB;
-  f32('a', a, m * k, transA ? `k×m (${k}×${m})` : `m×k (${m}×${k})`);
-  f32('b', b, k * n, transB ? `n×k (${n}×${k})` : `k×n (${k}×${n})`);
+  const shapeA = transA ? `k×m (${k}×${m})` : `m×k (${m}×${k})`;
+  const shapeB = transB ? `n×k (${n}×${k})` : `k×n (${k}×${n})`;
+  checkOperand('a', a, m * k, shapeA);
+  checkOperand('b', b, k * n, shapeB);
   const out = opts.out === undefined ? new Float32Array(m * n) : f32('opts.out', opts.out, m * n, `m×n (${m}×${n})`);
   return rt.scoped(() => {
-    const pa = rt.copyInF32(a);
-    const pb = rt.copyInF32(b);
+    const pa = operand(rt, 'a', a, m * k, shapeA);
+    const pb = operand(rt, 'b', b, k * n, shapeB);
     const pc = rt.alloc(4 * m * n);
     rt.check(rt.exports.gemm_f32(pa, pb, pc, m, k, n, transA ? 1 : 0, transB ? 1 : 0), 'matmul');
     out.set(rt.f32(pc, m * n));

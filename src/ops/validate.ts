@@ -1,6 +1,8 @@
 // Argument checks shared by the operations: one message style, one error type.
 
 import { BitstackError } from '../errors.js';
+import { WasmMatrix } from '../matrix.js';
+import type { Runtime } from '../runtime.js';
 
 /** A dimension: a positive safe integer (zero → EMPTY). Wasm kernels index with i32, so ≤ 2³¹−1. */
 export function dim(name: string, v: unknown): number {
@@ -36,4 +38,33 @@ function describe(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
   return typeof v;
+}
+
+/** An f32 operand: a Float32Array or a resident WasmMatrix of exactly `length` elements. */
+export type F32Operand = Float32Array | WasmMatrix;
+
+/**
+ * Checks an operand and returns its pointer in wasm memory: a WasmMatrix is used
+ * in place, a Float32Array is copied into the current arena scope.
+ */
+export function operand(rt: Runtime, name: string, v: unknown, length: number, shape: string): number {
+  if (v instanceof WasmMatrix) {
+    const ptr = v.pointer(rt, name);
+    if (v.length !== length) {
+      throw new BitstackError('SHAPE', `${name} is a ${v.rows}×${v.cols} WasmMatrix (${v.length} elements), expected ${shape} = ${length}`);
+    }
+    return ptr;
+  }
+  return rt.copyInF32(f32(name, v, length, shape));
+}
+
+/** Rejects anything that is not an operand, before any allocation. */
+export function checkOperand(name: string, v: unknown, length: number, shape: string): void {
+  if (v instanceof WasmMatrix) {
+    if (v.length !== length) {
+      throw new BitstackError('SHAPE', `${name} is a ${v.rows}×${v.cols} WasmMatrix (${v.length} elements), expected ${shape} = ${length}`);
+    }
+  } else {
+    f32(name, v, length, shape);
+  }
 }
