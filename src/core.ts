@@ -162,7 +162,10 @@ export class Bitstack {
    * @param b k×n (n×k with `transB`): likewise
    * @returns C, m×n (a new array, or `opts.out`)
    */
-  matmul(a: F32Operand, b: F32Operand, m: number, k: number, n: number, opts?: MatmulOptions): Float32Array {
+  matmul(a: F32Operand, b: F32Operand, m: number, k: number, n: number, opts?: MatmulOptions & { out?: Float32Array }): Float32Array;
+  /** With a resident `opts.out`, C stays in wasm memory and that WasmMatrix is returned. */
+  matmul(a: F32Operand, b: F32Operand, m: number, k: number, n: number, opts: MatmulOptions & { out: WasmMatrix }): WasmMatrix;
+  matmul(a: F32Operand, b: F32Operand, m: number, k: number, n: number, opts?: MatmulOptions): Float32Array | WasmMatrix {
     return matmul(this.#rt, a, b, m, k, n, opts);
   }
 

@@ -86,6 +86,8 @@ const SHAPES = [
   [1, 1, 1], [1, 1, 9], [1, 7, 1], [9, 1, 1], [2, 3, 4], [3, 5, 7], [4, 8, 8], [5, 9, 17],
   [13, 17, 19], [31, 64, 33], [64, 64, 64], [1, 100, 37], [37, 100, 1], [67, 300, 71],
   [130, 40, 9], [7, 513, 5], [2, 3, 4100],
+  // matrix-vector products (their own kernels): 4-row groups, 8/4/1-column tails, 2048-column chunks
+  [1, 45, 2051], [2051, 45, 1], [1, 13, 6], [6, 13, 1], [1, 300, 33], [33, 300, 1],
 ];
 const TRANSPOSES = [[false, false], [true, false], [false, true], [true, true]];
 
@@ -226,5 +228,25 @@ cases.push({
     rb.free();
     assert(bw.residentBytes === base, `all resident memory returned: ${bw.residentBytes} != ${base}`);
     return mixed;
+  },
+});
+
+cases.push({
+  name: 'resident output: C stays in wasm memory',
+  async run({ bw }) {
+    const m = 9, k = 31, n = 14;
+    const a = randomF32(m * k, 21), b = randomF32(k * n, 22);
+    const expected = bw.matmul(a, b, m, k, n);
+    const ra = bw.matrix(a, m, k);
+    const rc = bw.matrix(new Float32Array(m * n), m, n);
+    const returned = bw.matmul(ra, b, m, k, n, { out: rc });
+    assert(returned === rc, 'matmul must return the resident out');
+    const got = rc.toArray();
+    for (let i = 0; i < m * n; i++) assert(got[i] === expected[i], `resident out differs at ${i}`);
+    const square = bw.matrix(randomF32(25, 23), 5, 5);
+    await expectError(() => bw.matmul(square, square, 5, 5, 5, { out: square }), 'ARG');
+    await expectError(() => bw.matmul(ra, b, m, k, n, { out: square }), 'SHAPE');
+    for (const r of [ra, rc, square]) r.free();
+    return [got];
   },
 });

@@ -3,11 +3,13 @@
 //   for jc in N by NC:            (B block: KC×NC, packed once per (jc, pc))
 //     for pc in K by KC:
 //       pack B[pc.., jc..]
-//       for ic in M by MC:        (A block: MC×KC, packed once per (jc, pc, ic))
-//         pack A[ic.., pc..]
+//       for ic in M by MC:        (A block: MC×KC, kept in L2)
+//         pack A[ic.., pc..]      (only when A is transposed)
 //         for jr in NC by NR:     micro-panels of B
 //           for ir in MC by MR:   micro-panels of A → one micro-kernel call
 //
+// A row-major A is not packed: the kernel reads its rows in place (as
+// XNNPACK's GEMMs do); a transposed A is packed into MR-high panels.
 // The first KC block overwrites C, later ones add to it, so the summation
 // order for a given (m, k, n) is fixed: results are deterministic. Edge tiles
 // (fewer than MR rows or NR columns left) run the same kernel into a scratch
@@ -18,6 +20,7 @@ import { alloc, mark, release } from '../arena';
 import { MR, NR, KC, MC, NC } from './params';
 import { packA, packB } from './pack';
 import { gemm_4x8_wasmsimd_splat as kernel } from './kernel-4x8-wasmsimd-splat';
+import { gemv_dot_4x8, gemv_axpy_4x4 } from './gemv-wasmsimd';
 
 export const OK: i32 = 0;
 export const OUT_OF_MEMORY: i32 = 1;
@@ -27,16 +30,30 @@ export const OUT_OF_MEMORY: i32 = 1;
 }
 
 /**
- * C(m×n, row-major, contiguous) = op(A)(m×k) · op(B)(k×n).
+ * C(m×n, row-major, contiguous) = op(A)(m×k) · op(B)(k×n). The one place that picks a kernel.
  * A is stored m×k (k×m when transA), B is stored k×n (n×k when transB), both row-major.
  * Returns OK, or OUT_OF_MEMORY when the packing buffers could not be allocated.
  */
 export function gemm(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: bool, transB: bool): i32 {
-  const rsA = transA ? 1 : k, csA = transA ? m : 1;
+  // Matrix-vector products are memory-bound: their own kernels, no packing.
+  if (n == 1) {
+    // C (m) = op(A)·b, b a k-vector whatever transB says.
+    if (transA) gemv_axpy_4x4(a, m, k, m, b, c); // A stored k×m: C = Aᵀb
+    else gemv_dot_4x8(a, k, m, k, b, c);
+    return OK;
+  }
+  if (m == 1) {
+    // C (n) = a·op(B) = op(B)ᵀ·a, a a k-vector whatever transA says.
+    if (transB) gemv_dot_4x8(b, k, n, k, a, c); // B stored n×k: C = B·a
+    else gemv_axpy_4x4(b, n, k, n, a, c);
+    return OK;
+  }
   const rsB = transB ? 1 : n, csB = transB ? k : 1;
   const kcMax = min(KC, k);
   const saved = mark();
-  const aPack = alloc(<usize>(roundUp(min(MC, m), MR) * kcMax) << 2);
+  // A row-major A is read in place by the kernel (four row pointers); only a
+  // transposed A, whose rows are strided, is packed into MR-high panels.
+  const aPack = transA ? alloc(<usize>(roundUp(min(MC, m), MR) * kcMax) << 2) : 1;
   const bPack = alloc(<usize>(roundUp(min(NC, n), NR) * kcMax) << 2);
   const tile = alloc(<usize>(MR * NR) << 2);
   if (aPack == 0 || bPack == 0 || tile == 0) {
@@ -44,6 +61,7 @@ export function gemm(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, trans
     return OUT_OF_MEMORY;
   }
   const ldc = <usize>n << 2;
+  const lda = <usize>k << 2;
   for (let jc = 0; jc < n; jc += NC) {
     const nc = min(NC, n - jc);
     for (let pc = 0; pc < k; pc += KC) {
@@ -52,18 +70,32 @@ export function gemm(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, trans
       packB(b, rsB, csB, pc, jc, kc, nc, bPack);
       for (let ic = 0; ic < m; ic += MC) {
         const mc = min(MC, m - ic);
-        packA(a, rsA, csA, ic, pc, mc, kc, aPack);
+        if (transA) packA(a, 1, m, ic, pc, mc, kc, aPack);
         for (let jr = 0; jr < nc; jr += NR) {
           const nr = min(NR, nc - jr);
           const bPanel = bPack + (<usize>(jr * kc) << 2);
           for (let ir = 0; ir < mc; ir += MR) {
             const mr = min(MR, mc - ir);
-            const aPanel = aPack + (<usize>(ir * kc) << 2);
+            // Four row pointers and their step; rows past the edge repeat row 0
+            // (valid memory, results discarded with the scratch tile).
+            let a0: usize, rs: usize, step: usize;
+            if (transA) {
+              a0 = aPack + (<usize>(ir * kc) << 2);
+              rs = 4; // panel layout [p][r]
+              step = <usize>MR << 2;
+            } else {
+              a0 = a + <usize>(ic + ir) * lda + (<usize>pc << 2);
+              rs = lda;
+              step = 4;
+            }
+            const a1 = mr > 1 ? a0 + rs : a0;
+            const a2 = mr > 2 ? a0 + 2 * rs : a0;
+            const a3 = mr > 3 ? a0 + 3 * rs : a0;
             const cTile = c + <usize>(ic + ir) * ldc + (<usize>(jc + jr) << 2);
             if (mr == MR && nr == NR) {
-              kernel(kc, aPanel, bPanel, cTile, ldc, accumulate);
+              kernel(kc, a0, a1, a2, a3, step, bPanel, cTile, ldc, accumulate);
             } else {
-              kernel(kc, aPanel, bPanel, tile, <usize>NR << 2, false);
+              kernel(kc, a0, a1, a2, a3, step, bPanel, tile, <usize>NR << 2, false);
               copyTile(tile, cTile, ldc, mr, nr, accumulate);
             }
           }

@@ -6,6 +6,6 @@
 
 export const MR: i32 = 4;
 export const NR: i32 = 8;
-export const KC: i32 = 256;
-export const MC: i32 = 128;
+export const KC: i32 = 512;
+export const MC: i32 = 32;
 export const NC: i32 = 4096;

@@ -1,5 +1,6 @@
 import { MAX_ARENA_BYTES, type Runtime } from '../runtime.js';
 import { BitstackError } from '../errors.js';
+import { WasmMatrix } from '../matrix.js';
 import { checkOperand, dim, f32, operand, type F32Operand } from './validate.js';
 
 /** Options of {@link matmul}. */
@@ -8,8 +9,11 @@ export interface MatmulOptions {
   transA?: boolean;
   /** B is stored transposed: an n×k row-major array, and op(B) = Bᵀ. */
   transB?: boolean;
-  /** Write C here (length m·n) instead of a new array. May alias `a` or `b`. */
-  out?: Float32Array;
+  /**
+   * Write C here instead of a new array: a Float32Array of length m·n (may alias `a` or `b`),
+   * or a resident m×n WasmMatrix (C stays in wasm memory; must not be `a` or `b`).
+   */
+  out?: Float32Array | WasmMatrix;
 }
 
 /**
@@ -18,7 +22,7 @@ export interface MatmulOptions {
  */
 export function matmul(
   rt: Runtime, a: F32Operand, b: F32Operand, m: number, k: number, n: number, opts: MatmulOptions = {},
-): Float32Array {
+): Float32Array | WasmMatrix {
   m = dim('m', m);
   k = dim('k', k);
   n = dim('n', n);
@@ -31,13 +35,19 @@ export function matmul(
   const shapeB = transB ? `n×k (${n}×${k})` : `k×n (${k}×${n})`;
   checkOperand('a', a, m * k, shapeA);
   checkOperand('b', b, k * n, shapeB);
-  const out = opts.out === undefined ? new Float32Array(m * n) : f32('opts.out', opts.out, m * n, `m×n (${m}×${n})`);
+  const out = opts.out ?? new Float32Array(m * n);
+  if (out instanceof WasmMatrix) {
+    checkOperand('opts.out', out, m * n, `m×n (${m}×${n})`);
+    if (out === a || out === b) throw new BitstackError('ARG', 'opts.out must not be the WasmMatrix a or b');
+  } else {
+    f32('opts.out', out, m * n, `m×n (${m}×${n})`);
+  }
   return rt.scoped(() => {
     const pa = operand(rt, 'a', a, m * k, shapeA);
     const pb = operand(rt, 'b', b, k * n, shapeB);
-    const pc = rt.alloc(4 * m * n);
+    const pc = out instanceof WasmMatrix ? out.pointer(rt, 'opts.out') : rt.alloc(4 * m * n);
     rt.check(rt.exports.gemm_f32(pa, pb, pc, m, k, n, transA ? 1 : 0, transB ? 1 : 0), 'matmul');
-    out.set(rt.f32(pc, m * n));
+    if (!(out instanceof WasmMatrix)) out.set(rt.f32(pc, m * n));
     return out;
   });
 }
