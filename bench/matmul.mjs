@@ -32,7 +32,9 @@ if (relaxedAvailable()) peers.push(await loadOurs({ relaxed: true }));
 else console.log('(relaxed build skipped: run node with --experimental-wasm-relaxed-simd)');
 if (arg('wasm-opt', false)) {
   mkdirSync('build/bench', { recursive: true });
-  execFileSync('node_modules/.bin/wasm-opt', ['-O3', '--enable-simd', 'build/kernels.simd.wasm', '-o', 'build/bench/kernels.simd.opt.wasm']);
+  // The features AssemblyScript 0.28 enables by default, plus SIMD.
+  execFileSync('node_modules/.bin/wasm-opt', ['-O3', '--enable-simd', '--enable-bulk-memory', '--enable-sign-ext',
+    '--enable-mutable-globals', '--enable-nontrapping-float-to-int', 'build/kernels.simd.wasm', '-o', 'build/bench/kernels.simd.opt.wasm']);
   peers.push(await loadOurs({ wasmFile: 'build/bench/kernels.simd.opt.wasm' }));
 }
 const oursCopy = { ...(await loadOurs()), name: 'ours+copy' };

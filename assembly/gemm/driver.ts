@@ -4,12 +4,12 @@
 //     for pc in K by KC:
 //       pack B[pc.., jc..]
 //       for ic in M by MC:        (A block: MC×KC, kept in L2)
-//         pack A[ic.., pc..]      (only when A is transposed)
+//         copy A[ic.., pc..]      (only when A is transposed: to row-major)
 //         for jr in NC by NR:     micro-panels of B
 //           for ir in MC by MR:   micro-panels of A → one micro-kernel call
 //
 // A row-major A is not packed: the kernel reads its rows in place (as
-// XNNPACK's GEMMs do); a transposed A is packed into MR-high panels.
+// XNNPACK's GEMMs do); a transposed A is copied to row-major, block by block.
 // The first KC block overwrites C, later ones add to it, so the summation
 // order for a given (m, k, n) is fixed: results are deterministic. Edge tiles
 // (fewer than MR rows or NR columns left) run the same kernel into a scratch
@@ -18,7 +18,7 @@
 
 import { alloc, mark, release } from '../arena';
 import { MR, NR, KC, MC, NC } from './params';
-import { packA, packB } from './pack';
+import { packTransposedA, packB } from './pack';
 import { gemm_4x8_wasmsimd_splat as kernel } from './kernel-4x8-wasmsimd-splat';
 import { gemv_dot_4x8, gemv_axpy_4x4 } from './gemv-wasmsimd';
 
@@ -51,9 +51,9 @@ export function gemm(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, trans
   const rsB = transB ? 1 : n, csB = transB ? k : 1;
   const kcMax = min(KC, k);
   const saved = mark();
-  // A row-major A is read in place by the kernel (four row pointers); only a
-  // transposed A, whose rows are strided, is packed into MR-high panels.
-  const aPack = transA ? alloc(<usize>(roundUp(min(MC, m), MR) * kcMax) << 2) : 1;
+  // A row-major A is read in place by the kernel (four row pointers); a
+  // transposed A is copied block by block into row-major order first.
+  const aPack = transA ? alloc(<usize>(min(MC, m) * kcMax) << 2) : 1;
   const bPack = alloc(<usize>(roundUp(min(NC, n), NR) * kcMax) << 2);
   const tile = alloc(<usize>(MR * NR) << 2);
   if (aPack == 0 || bPack == 0 || tile == 0) {
@@ -70,32 +70,26 @@ export function gemm(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, trans
       packB(b, rsB, csB, pc, jc, kc, nc, bPack);
       for (let ic = 0; ic < m; ic += MC) {
         const mc = min(MC, m - ic);
-        if (transA) packA(a, 1, m, ic, pc, mc, kc, aPack);
+        if (transA) packTransposedA(a, m, ic, pc, mc, kc, aPack);
         for (let jr = 0; jr < nc; jr += NR) {
           const nr = min(NR, nc - jr);
           const bPanel = bPack + (<usize>(jr * kc) << 2);
           for (let ir = 0; ir < mc; ir += MR) {
             const mr = min(MR, mc - ir);
-            // Four row pointers and their step; rows past the edge repeat row 0
-            // (valid memory, results discarded with the scratch tile).
-            let a0: usize, rs: usize, step: usize;
-            if (transA) {
-              a0 = aPack + (<usize>(ir * kc) << 2);
-              rs = 4; // panel layout [p][r]
-              step = <usize>MR << 2;
-            } else {
-              a0 = a + <usize>(ic + ir) * lda + (<usize>pc << 2);
-              rs = lda;
-              step = 4;
-            }
+            // Four row pointers; rows past the edge repeat row 0 (valid memory,
+            // their results are discarded with the scratch tile).
+            const a0 = transA
+              ? aPack + (<usize>(ir * kc) << 2)
+              : a + <usize>(ic + ir) * lda + (<usize>pc << 2);
+            const rs: usize = transA ? <usize>kc << 2 : lda;
             const a1 = mr > 1 ? a0 + rs : a0;
             const a2 = mr > 2 ? a0 + 2 * rs : a0;
             const a3 = mr > 3 ? a0 + 3 * rs : a0;
             const cTile = c + <usize>(ic + ir) * ldc + (<usize>(jc + jr) << 2);
             if (mr == MR && nr == NR) {
-              kernel(kc, a0, a1, a2, a3, step, bPanel, cTile, ldc, accumulate);
+              kernel(kc, a0, a1, a2, a3, bPanel, cTile, ldc, accumulate);
             } else {
-              kernel(kc, a0, a1, a2, a3, step, bPanel, tile, <usize>NR << 2, false);
+              kernel(kc, a0, a1, a2, a3, bPanel, tile, <usize>NR << 2, false);
               copyTile(tile, cTile, ldc, mr, nr, accumulate);
             }
           }

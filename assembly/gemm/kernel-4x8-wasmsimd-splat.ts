@@ -1,40 +1,38 @@
 // f32 GEMM micro-kernel, 4×8 tile, wasm SIMD128, broadcast ("splat") of A.
 //
 // C[0..4, 0..8] (=|+=) A(4×kc) · Bpanel(kc×8).
-// A is read through four row pointers advancing by `aStep` bytes per step of k:
-// rows of a row-major A in place (aStep = 4, no packing), or an MR-high packed
-// panel (row r at panel + 4r, aStep = 16). B is an NR-wide packed panel.
-// The 4×8 accumulator lives in eight v128 locals; per step of k: two vector
-// loads of B, four splat loads of A, eight multiply-adds.
+// A is read in place through four row pointers (rows of a row-major matrix, or
+// of a transposed block that pack.ts wrote row-major); B is an NR-wide packed
+// panel. The 4×8 accumulator lives in eight v128 locals. Per step of k: two
+// vector loads of B, four splat loads of A, eight multiply-adds.
+// Not unrolled: unrolling by two measured 10% slower (V8 hoists the loads of
+// the second step and spills accumulators); see bench/matmul.mjs.
 // `ldc` is the row stride of C in bytes. With `accumulate`, the tile is added
 // to C (C + tile), otherwise C is overwritten.
 
 import { madd } from '../simd';
 
 export function gemm_4x8_wasmsimd_splat(
-  kc: i32, a0: usize, a1: usize, a2: usize, a3: usize, aStep: usize,
+  kc: i32, a0: usize, a1: usize, a2: usize, a3: usize,
   b: usize, c: usize, ldc: usize, accumulate: bool,
 ): void {
   let c0l = f32x4.splat(0), c0h = f32x4.splat(0);
   let c1l = f32x4.splat(0), c1h = f32x4.splat(0);
   let c2l = f32x4.splat(0), c2h = f32x4.splat(0);
   let c3l = f32x4.splat(0), c3h = f32x4.splat(0);
-  for (let p = 0; p < kc; p++) {
+  const bEnd = b + (<usize>kc << 5);
+  while (b < bEnd) {
     const bl = v128.load(b);
     const bh = v128.load(b, 16);
     const x0 = v128.load32_splat(a0);
-    c0l = madd(x0, bl, c0l);
-    c0h = madd(x0, bh, c0h);
+    c0l = madd(x0, bl, c0l); c0h = madd(x0, bh, c0h);
     const x1 = v128.load32_splat(a1);
-    c1l = madd(x1, bl, c1l);
-    c1h = madd(x1, bh, c1h);
+    c1l = madd(x1, bl, c1l); c1h = madd(x1, bh, c1h);
     const x2 = v128.load32_splat(a2);
-    c2l = madd(x2, bl, c2l);
-    c2h = madd(x2, bh, c2h);
+    c2l = madd(x2, bl, c2l); c2h = madd(x2, bh, c2h);
     const x3 = v128.load32_splat(a3);
-    c3l = madd(x3, bl, c3l);
-    c3h = madd(x3, bh, c3h);
-    a0 += aStep; a1 += aStep; a2 += aStep; a3 += aStep;
+    c3l = madd(x3, bl, c3l); c3h = madd(x3, bh, c3h);
+    a0 += 4; a1 += 4; a2 += 4; a3 += 4;
     b += 32;
   }
   const r0 = c, r1 = c + ldc, r2 = c + 2 * ldc, r3 = c + 3 * ldc;

@@ -4,45 +4,43 @@
 // (row-major storage: rs = cols, cs = 1; a transposed operand swaps them), so
 // transposes cost nothing beyond the packing pass.
 //
-// A block (mc×kc) → ceil(mc/MR) panels, each kc columns of MR values:
-//   dst[(panel*kc + p)*MR + r] = A(i0 + panel*MR + r, p0 + p), zero past mc.
+// A row-major A needs no packing (the micro-kernel reads its rows in place);
+// a transposed A is copied block by block into row-major order.
 // B block (kc×nc) → ceil(nc/NR) panels, each kc rows of NR values:
 //   dst[(panel*kc + p)*NR + c] = B(p0 + p, j0 + panel*NR + c), zero past nc.
 // Zero padding lets the micro-kernel always run the full MR×NR tile.
 
-import { MR, NR } from './params';
+import { NR } from './params';
 
-/** Packs rows [i0, i0+mc) × cols [p0, p0+kc) of A (element strides rs, cs) into MR-high panels. */
-export function packA(a: usize, rs: i32, cs: i32, i0: i32, p0: i32, mc: i32, kc: i32, dst: usize): void {
-  for (let i = 0; i < mc; i += MR) {
-    const rows = min(MR, mc - i);
-    const panel = dst + (<usize>(i * kc) << 2);
-    if (rows == MR && rs == 1) {
-      // Transposed A: the MR values of one column are contiguous.
-      let src = a + (<usize>((i0 + i) + p0 * cs) << 2);
-      const step = <usize>cs << 2;
-      for (let p = 0; p < kc; p++) {
-        v128.store(panel + (<usize>(p * MR) << 2), v128.load(src));
-        src += step;
-      }
-    } else {
-      for (let r = 0; r < MR; r++) {
-        let out = panel + (<usize>r << 2);
-        if (r < rows) {
-          let src = a + (<usize>((i0 + i + r) * rs + p0 * cs) << 2);
-          const step = <usize>cs << 2;
-          for (let p = 0; p < kc; p++) {
-            store<f32>(out, load<f32>(src));
-            src += step;
-            out += <usize>MR << 2;
-          }
-        } else {
-          for (let p = 0; p < kc; p++) {
-            store<f32>(out, 0);
-            out += <usize>MR << 2;
-          }
-        }
-      }
+/**
+ * Copies the block rows [i0, i0+mc) × cols [p0, p0+kc) of op(A) = Aᵀ, where A is
+ * stored k×m row-major, into `dst` as an mc×kc row-major block (row stride kc),
+ * so the micro-kernel reads it like a row-major A. 4×4 tiles are transposed in
+ * registers; the edges are copied element by element.
+ */
+export function packTransposedA(a: usize, m: i32, i0: i32, p0: i32, mc: i32, kc: i32, dst: usize): void {
+  const lda = <usize>m << 2, ldd = <usize>kc << 2;
+  const mc4 = mc & ~3, kc4 = kc & ~3;
+  for (let r = 0; r < mc4; r += 4) {
+    const out = dst + <usize>r * ldd;
+    let src = a + <usize>p0 * lda + (<usize>(i0 + r) << 2);
+    for (let p = 0; p < kc4; p += 4) {
+      const v0 = v128.load(src), v1 = v128.load(src + lda);
+      const v2 = v128.load(src + 2 * lda), v3 = v128.load(src + 3 * lda);
+      const lo01 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5), lo23 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
+      const hi01 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7), hi23 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+      const o = out + (<usize>p << 2);
+      v128.store(o, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
+      v128.store(o + ldd, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7));
+      v128.store(o + 2 * ldd, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5));
+      v128.store(o + 3 * ldd, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7));
+      src += 4 * lda;
+    }
+  }
+  // Edges: columns past kc4 for the full row groups, then the rows past mc4.
+  for (let r = 0; r < mc; r++) {
+    for (let p = r < mc4 ? kc4 : 0; p < kc; p++) {
+      store<f32>(dst + <usize>r * ldd + (<usize>p << 2), load<f32>(a + <usize>(p0 + p) * lda + (<usize>(i0 + r) << 2)));
     }
   }
 }
