@@ -3,14 +3,27 @@
 // Every export has exactly one caller in src/ops/.
 
 export { alloc, mark, release, reset, heap_base, set_floor } from './arena';
-import { gemm } from './gemm/driver';
+import { gemm, packWholeB, packedBSize } from './gemm/driver';
 
 /** 1 when this module was built with relaxed SIMD (results may differ by engine), else 0. */
 export function build_relaxed(): i32 {
   return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
 }
 
-/** f32 GEMM, see gemm/driver.ts. Returns 0, or 1 when scratch memory could not be allocated. */
-export function gemm_f32(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: i32, transB: i32): i32 {
-  return gemm(a, b, c, m, k, n, transA != 0, transB != 0);
+/**
+ * f32 GEMM, see gemm/driver.ts. `bPacked`: 0, or B packed by gemm_pack_b for the same k, n, transB.
+ * Returns 0, or 1 when scratch memory could not be allocated.
+ */
+export function gemm_f32(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: i32, transB: i32, bPacked: usize): i32 {
+  return gemm(a, b, c, m, k, n, transA != 0, transB != 0, bPacked);
+}
+
+/** Bytes of a packed op(B) (k×n) for gemm_pack_b. */
+export function gemm_packed_b_bytes(k: i32, n: i32): usize {
+  return packedBSize(k, n) << 2;
+}
+
+/** Packs op(B) (k×n; stored n×k when transB) once, for gemm_f32's `bPacked`. */
+export function gemm_pack_b(b: usize, k: i32, n: i32, transB: i32, dst: usize): void {
+  packWholeB(b, k, n, transB != 0, dst);
 }

@@ -172,12 +172,14 @@ export class Bitstack {
   /**
    * Copies `data` (rows×cols, row-major) into the module's memory once and keeps it there:
    * a weight matrix used by many products. Free it with `.free()`.
+   * `opts.prepack` (default true): when used as the B operand of a matrix product, keep B
+   * packed for the micro-kernel (about as many bytes again) so later products skip packing.
    */
-  matrix(data: Float32Array, rows: number, cols: number): WasmMatrix {
+  matrix(data: Float32Array, rows: number, cols: number, opts: { prepack?: boolean } = {}): WasmMatrix {
     rows = dim('rows', rows);
     cols = dim('cols', cols);
     f32('data', data, rows * cols, `rows×cols (${rows}×${cols})`);
-    return new WasmMatrix(this.#rt, data, rows, cols);
+    return new WasmMatrix(this.#rt, data, rows, cols, opts.prepack ?? true);
   }
 
   /** Bytes of wasm memory currently reserved by the module (it grows on demand, never shrinks). */

@@ -6,6 +6,9 @@ import type { Runtime } from './runtime.js';
  * model's weights do: pass it wherever an operation takes a Float32Array operand
  * to skip the copy into wasm memory. Create with `bw.matrix(data, rows, cols)`;
  * call `free()` when done (or `using m = bw.matrix(...)` where supported).
+ * Used as the B operand of a matrix product (m, n > 1), it also keeps B packed
+ * for the micro-kernel (about as many bytes again), so later products skip
+ * packing; `bw.matrix(data, rows, cols, { prepack: false })` turns that off.
  */
 export class WasmMatrix {
   readonly rows: number;
@@ -13,9 +16,13 @@ export class WasmMatrix {
   readonly #rt: Runtime;
   #ptr: number;
   readonly #size: number;
+  /** B operand packed for the GEMM micro-kernel, for one (k, n, transB); see `packedB`. */
+  #packed: { ptr: number; size: number; key: string } | null = null;
+  /** Whether products that use this matrix as B keep a packed copy of it (see `bw.matrix`). */
+  readonly prepack: boolean;
 
   /** @internal Use `bw.matrix()`. */
-  constructor(rt: Runtime, data: Float32Array, rows: number, cols: number) {
+  constructor(rt: Runtime, data: Float32Array, rows: number, cols: number, prepack = true) {
     const block = rt.allocResident(data.length * 4);
     rt.f32(block.ptr, data.length).set(data);
     this.#rt = rt;
@@ -23,6 +30,31 @@ export class WasmMatrix {
     this.#size = block.size;
     this.rows = rows;
     this.cols = cols;
+    this.prepack = prepack;
+  }
+
+  /**
+   * @internal The matrix as op(B) (k×n) packed into the GEMM's panel layout: packed on
+   * first use, kept until the shape or transpose changes, the matrix is written, or freed.
+   * Call outside an operation's arena scope.
+   */
+  packedB(rt: Runtime, k: number, n: number, transB: boolean): number {
+    const ptr = this.pointer(rt, 'b');
+    const key = `${k}x${n}${transB ? 'T' : 'N'}`;
+    if (this.#packed?.key === key) return this.#packed.ptr;
+    this.dropPacked();
+    const block = rt.allocResident(rt.exports.gemm_packed_b_bytes(k, n));
+    rt.exports.gemm_pack_b(ptr, k, n, transB ? 1 : 0, block.ptr);
+    this.#packed = { ...block, key };
+    return block.ptr;
+  }
+
+  /** @internal Forgets the packed copy (the data is about to change, or the matrix is freed). */
+  dropPacked(): void {
+    if (this.#packed) {
+      this.#rt.freeResident(this.#packed.ptr, this.#packed.size);
+      this.#packed = null;
+    }
   }
 
   get length(): number {
@@ -49,6 +81,7 @@ export class WasmMatrix {
   /** Gives the memory back. Idempotent; the matrix is unusable afterwards. */
   free(): void {
     if (this.#ptr === 0) return;
+    this.dropPacked();
     this.#rt.freeResident(this.#ptr, this.#size);
     this.#ptr = 0;
   }

@@ -20,10 +20,12 @@ export interface KernelExports {
   heap_base(): number;
   set_floor(floor: number): number;
   build_relaxed(): number;
-  gemm_f32(a: number, b: number, c: number, m: number, k: number, n: number, transA: number, transB: number): number;
+  gemm_f32(a: number, b: number, c: number, m: number, k: number, n: number, transA: number, transB: number, bPacked: number): number;
+  gemm_packed_b_bytes(k: number, n: number): number;
+  gemm_pack_b(b: number, k: number, n: number, transB: number, dst: number): void;
 }
 
-const REQUIRED = ['memory', 'alloc', 'mark', 'release', 'reset', 'heap_base', 'set_floor', 'build_relaxed', 'gemm_f32'] as const;
+const REQUIRED = ['memory', 'alloc', 'mark', 'release', 'reset', 'heap_base', 'set_floor', 'build_relaxed', 'gemm_f32', 'gemm_packed_b_bytes', 'gemm_pack_b'] as const;
 
 /** Largest byte count one call may place in the arena (wasm32: 4 GiB, minus room for the data segment). */
 export const MAX_ARENA_BYTES = 2 ** 32 - 2 ** 20;

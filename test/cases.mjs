@@ -250,3 +250,44 @@ cases.push({
     return [got];
   },
 });
+
+cases.push({
+  name: 'resident B: packed once, same bits, repacked when shape or data change',
+  async run({ bw }) {
+    // k spans three KC blocks and n two NC blocks, so the packed layout's block offsets are used.
+    const m = 5, k = 1100, n = 4100;
+    const a = randomF32(m * k, 31), b = randomF32(k * n, 32);
+    const expected = bw.matmul(a, b, m, k, n);
+    const base = bw.residentBytes;
+    const rb = bw.matrix(b, k, n);
+    const first = bw.matmul(a, rb, m, k, n);
+    const packedBytes = bw.residentBytes - base - 4 * k * n;
+    assert(packedBytes >= 4 * k * n, `a packed copy should be held (${packedBytes} bytes)`);
+    const second = bw.matmul(a, rb, m, k, n);
+    for (let i = 0; i < m * n; i++) {
+      assert(first[i] === expected[i] && second[i] === expected[i], `prepacked product differs at ${i}`);
+    }
+    // The same storage read as op(B) = Bᵀ (n×k stored): repacked for the new use.
+    const x = randomF32(3 * n, 33);
+    const t = bw.matmul(x, rb, 3, n, k, { transB: true });
+    checkMatmul(t, x, b, 3, n, k, false, true, 'prepacked transB');
+    // Unpacked matrices give the same bits.
+    const plain = bw.matrix(b, k, n, { prepack: false });
+    const fromPlain = bw.matmul(a, plain, m, k, n);
+    for (let i = 0; i < m * n; i++) assert(fromPlain[i] === expected[i], `prepack: false differs at ${i}`);
+    plain.free();
+    // Written as an output, a matrix drops its packed copy.
+    const sq = 16;
+    const w = bw.matrix(randomF32(sq * sq, 34), sq, sq);
+    const y = randomF32(sq * sq, 35);
+    bw.matmul(y, w, sq, sq, sq); // packs w
+    bw.matmul(y, y, sq, sq, sq, { out: w }); // w = y·y
+    const fresh = bw.matmul(y, w.toArray(), sq, sq, sq);
+    const viaResident = bw.matmul(y, w, sq, sq, sq);
+    for (let i = 0; i < sq * sq; i++) assert(viaResident[i] === fresh[i], `stale packed copy used at ${i}`);
+    w.free();
+    rb.free();
+    assert(bw.residentBytes === base, `packed copies freed with their matrix: ${bw.residentBytes} != ${base}`);
+    return [first, t, viaResident];
+  },
+});

@@ -17,7 +17,7 @@
 // The jc loop is independent per NC block: the place to split across workers.
 
 import { alloc, mark, release } from '../arena';
-import { MR, NR, KC, MC, NC } from './params';
+import { MR, NR, KC, MC, NC, SHALLOW_K } from './params';
 import { packTransposedA, packB } from './pack';
 import { gemm_4x8_wasmsimd_splat as kernel } from './kernel-4x8-wasmsimd-splat';
 import { gemv_dot_4x8, gemv_axpy_4x4 } from './gemv-wasmsimd';
@@ -29,12 +29,42 @@ export const OUT_OF_MEMORY: i32 = 1;
   return (x + r - 1) / r * r;
 }
 
+/** Floats that `packWholeB` writes for a k×n op(B). */
+export function packedBSize(k: i32, n: i32): usize {
+  let size: usize = 0;
+  for (let jc = 0; jc < n; jc += NC) size += <usize>k * <usize>roundUp(min(NC, n - jc), NR);
+  return size;
+}
+
+/** Where the packed (jc, pc) block of a whole packed B starts (floats); see packWholeB. */
+@inline function packedBOffset(k: i32, jc: i32, pc: i32, nc: i32): usize {
+  return <usize>jc * <usize>k + <usize>pc * <usize>roundUp(nc, NR);
+}
+
+/**
+ * Packs all of op(B) (k×n; stored n×k when transB) in the driver's block order, so
+ * that a B used by many products (a resident weight) is packed once, as XNNPACK
+ * packs weights when an operator is created.
+ */
+export function packWholeB(b: usize, k: i32, n: i32, transB: bool, dst: usize): void {
+  const rsB = transB ? 1 : n, csB = transB ? k : 1;
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = min(NC, n - jc);
+    for (let pc = 0; pc < k; pc += KC) {
+      packB(b, rsB, csB, pc, jc, min(KC, k - pc), nc, dst + (packedBOffset(k, jc, pc, nc) << 2));
+    }
+  }
+}
+
 /**
  * C(m×n, row-major, contiguous) = op(A)(m×k) · op(B)(k×n). The one place that picks a kernel.
  * A is stored m×k (k×m when transA), B is stored k×n (n×k when transB), both row-major.
+ * `bPacked`: 0, or op(B) already packed by packWholeB (then `b` is not read).
  * Returns OK, or OUT_OF_MEMORY when the packing buffers could not be allocated.
  */
-export function gemm(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: bool, transB: bool): i32 {
+export function gemm(
+  a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: bool, transB: bool, bPacked: usize,
+): i32 {
   // Matrix-vector products are memory-bound: their own kernels, no packing.
   if (n == 1) {
     // C (m) = op(A)·b, b a k-vector whatever transB says.
@@ -54,7 +84,7 @@ export function gemm(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, trans
   // A row-major A is read in place by the kernel (four row pointers); a
   // transposed A is copied block by block into row-major order first.
   const aPack = transA ? alloc(<usize>(min(MC, m) * kcMax) << 2) : 1;
-  const bPack = alloc(<usize>(roundUp(min(NC, n), NR) * kcMax) << 2);
+  const bPack = bPacked ? 1 : alloc(<usize>(roundUp(min(NC, n), NR) * kcMax) << 2);
   const tile = alloc(<usize>(MR * NR) << 2);
   if (aPack == 0 || bPack == 0 || tile == 0) {
     release(saved);
@@ -67,38 +97,66 @@ export function gemm(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, trans
     for (let pc = 0; pc < k; pc += KC) {
       const kc = min(KC, k - pc);
       const accumulate = pc > 0;
-      packB(b, rsB, csB, pc, jc, kc, nc, bPack);
+      let bBlock = bPack;
+      if (bPacked) bBlock = bPacked + (packedBOffset(k, jc, pc, nc) << 2);
+      else packB(b, rsB, csB, pc, jc, kc, nc, bPack);
       for (let ic = 0; ic < m; ic += MC) {
         const mc = min(MC, m - ic);
         if (transA) packTransposedA(a, m, ic, pc, mc, kc, aPack);
-        for (let jr = 0; jr < nc; jr += NR) {
-          const nr = min(NR, nc - jr);
-          const bPanel = bPack + (<usize>(jr * kc) << 2);
-          for (let ir = 0; ir < mc; ir += MR) {
-            const mr = min(MR, mc - ir);
-            // Four row pointers; rows past the edge repeat row 0 (valid memory,
-            // their results are discarded with the scratch tile).
-            const a0 = transA
-              ? aPack + (<usize>(ir * kc) << 2)
-              : a + <usize>(ic + ir) * lda + (<usize>pc << 2);
-            const rs: usize = transA ? <usize>kc << 2 : lda;
-            const a1 = mr > 1 ? a0 + rs : a0;
-            const a2 = mr > 2 ? a0 + 2 * rs : a0;
-            const a3 = mr > 3 ? a0 + 3 * rs : a0;
-            const cTile = c + <usize>(ic + ir) * ldc + (<usize>(jc + jr) << 2);
-            if (mr == MR && nr == NR) {
-              kernel(kc, a0, a1, a2, a3, bPanel, cTile, ldc, accumulate);
-            } else {
-              kernel(kc, a0, a1, a2, a3, bPanel, tile, <usize>NR << 2, false);
-              copyTile(tile, cTile, ldc, mr, nr, accumulate);
-            }
-          }
-        }
+        const aBlock = transA ? aPack : a + <usize>ic * lda + (<usize>pc << 2);
+        const rs: usize = transA ? <usize>kc << 2 : lda;
+        const cBlock = c + <usize>ic * ldc + (<usize>jc << 2);
+        macroKernel(aBlock, rs, bBlock, cBlock, ldc, mc, nc, kc, accumulate, tile);
       }
     }
   }
   release(saved);
   return OK;
+}
+
+/**
+ * Loops 4 and 5 around the micro-kernel for one mc×kc block of A (rows `rs`
+ * bytes apart) and one packed kc×nc block of B, into the mc×nc block of C.
+ * For a shallow block (kc ≤ SHALLOW_K) the C writes dominate: rows of tiles
+ * are then walked along C's rows (ir outer) so that C is written as four
+ * sequential streams; otherwise one B panel stays in L1 while the A block
+ * streams from L2 (jr outer).
+ */
+function macroKernel(
+  a: usize, rs: usize, bPack: usize, c: usize, ldc: usize,
+  mc: i32, nc: i32, kc: i32, accumulate: bool, tile: usize,
+): void {
+  if (kc <= SHALLOW_K) {
+    for (let ir = 0; ir < mc; ir += MR) {
+      for (let jr = 0; jr < nc; jr += NR) microTile(a, rs, bPack, c, ldc, ir, jr, mc, nc, kc, accumulate, tile);
+    }
+  } else {
+    for (let jr = 0; jr < nc; jr += NR) {
+      for (let ir = 0; ir < mc; ir += MR) microTile(a, rs, bPack, c, ldc, ir, jr, mc, nc, kc, accumulate, tile);
+    }
+  }
+}
+
+/** One MR×NR tile of C; edge tiles go through the scratch tile. */
+@inline function microTile(
+  a: usize, rs: usize, bPack: usize, c: usize, ldc: usize,
+  ir: i32, jr: i32, mc: i32, nc: i32, kc: i32, accumulate: bool, tile: usize,
+): void {
+  const mr = min(MR, mc - ir), nr = min(NR, nc - jr);
+  const bPanel = bPack + (<usize>(jr * kc) << 2);
+  // Four row pointers; rows past the edge repeat row 0 (valid memory,
+  // their results are discarded with the scratch tile).
+  const a0 = a + <usize>ir * rs;
+  const a1 = mr > 1 ? a0 + rs : a0;
+  const a2 = mr > 2 ? a0 + 2 * rs : a0;
+  const a3 = mr > 3 ? a0 + 3 * rs : a0;
+  const cTile = c + <usize>ir * ldc + (<usize>jr << 2);
+  if (mr == MR && nr == NR) {
+    kernel(kc, a0, a1, a2, a3, bPanel, cTile, ldc, accumulate);
+  } else {
+    kernel(kc, a0, a1, a2, a3, bPanel, tile, <usize>NR << 2, false);
+    copyTile(tile, cTile, ldc, mr, nr, accumulate);
+  }
 }
 
 /** Copies (or adds) the top-left mr×nr corner of an MR×NR scratch tile into C. */

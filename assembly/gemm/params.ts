@@ -9,3 +9,6 @@ export const NR: i32 = 8;
 export const KC: i32 = 512;
 export const MC: i32 = 32;
 export const NC: i32 = 4096;
+
+/** Blocks of A·B with kc at most this walk C row-wise (see driver.ts macroKernel). */
+export const SHALLOW_K: i32 = 32;

@@ -42,11 +42,14 @@ export function matmul(
   } else {
     f32('opts.out', out, m * n, `m×n (${m}×${n})`);
   }
+  // A resident B keeps its packed panels (matrix-vector products do not pack).
+  const bPacked = b instanceof WasmMatrix && b.prepack && m > 1 && n > 1 ? b.packedB(rt, k, n, transB) : 0;
+  if (out instanceof WasmMatrix) out.dropPacked();
   return rt.scoped(() => {
     const pa = operand(rt, 'a', a, m * k, shapeA);
-    const pb = operand(rt, 'b', b, k * n, shapeB);
+    const pb = bPacked ? 0 : operand(rt, 'b', b, k * n, shapeB);
     const pc = out instanceof WasmMatrix ? out.pointer(rt, 'opts.out') : rt.alloc(4 * m * n);
-    rt.check(rt.exports.gemm_f32(pa, pb, pc, m, k, n, transA ? 1 : 0, transB ? 1 : 0), 'matmul');
+    rt.check(rt.exports.gemm_f32(pa, pb, pc, m, k, n, transA ? 1 : 0, transB ? 1 : 0, bPacked), 'matmul');
     if (!(out instanceof WasmMatrix)) out.set(rt.f32(pc, m * n));
     return out;
   });
