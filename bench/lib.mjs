@@ -25,6 +25,38 @@ export async function median(fn, { warmup = 2, runs = 5, minSampleMs = 50 } = {}
   return samples[samples.length >> 1];
 }
 
+/**
+ * Medians like `median`, for several functions measured in interleaved rounds
+ * (round r times every function once), so a slow phase of a noisy machine
+ * hits every peer alike. `fns`: { label: fn }. Returns { label: seconds }.
+ */
+export async function interleavedMedians(fns, { warmup = 2, runs = 5, minSampleMs = 50 } = {}) {
+  const samples = {};
+  for (const [label, fn] of Object.entries(fns)) {
+    samples[label] = [];
+    for (let i = 0; i < warmup; i++) await fn();
+  }
+  for (let r = 0; r < runs; r++) {
+    for (const [label, fn] of Object.entries(fns)) {
+      let reps = 0;
+      const t0 = performance.now();
+      let t1 = t0;
+      do {
+        await fn();
+        reps++;
+        t1 = performance.now();
+      } while (t1 - t0 < minSampleMs);
+      samples[label].push((t1 - t0) / 1000 / reps);
+    }
+  }
+  const out = {};
+  for (const [label, list] of Object.entries(samples)) {
+    list.sort((x, y) => x - y);
+    out[label] = list[list.length >> 1];
+  }
+  return out;
+}
+
 /** Deterministic uniform [-1, 1) data (not the tests' PRNG, not worth sharing). */
 export function randomF32(n, seed = 1) {
   let s = seed >>> 0;

@@ -3,12 +3,13 @@
 //   node bench/matmul.mjs --quick        a few shapes (the README's demo for now)
 //   --only 1024,gemv   --runs 7   --wasm-opt (adds our module after `wasm-opt -O3`)
 //   --json FILE       write the measurements
+// Peers are timed in interleaved rounds (each round times every peer once), medians reported.
 // Ours runs on resident operands (bw.matrix), as tfjs tensors and ORT initializers are;
 // the "ours+copy" column passes Float32Arrays, so it includes copying them into wasm memory.
 
 import { execFileSync } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
-import { arg, median, randomF32, table, fmt } from './lib.mjs';
+import { arg, median, interleavedMedians, randomF32, table, fmt } from './lib.mjs';
 import { loadOurs, relaxedAvailable } from './peers/ours.mjs';
 import { loadTfjsWasm } from './peers/tfjs-wasm.mjs';
 import { loadOrtWeb } from './peers/onnxruntime-web.mjs';
@@ -48,30 +49,29 @@ const records = [];
 for (const [name, m, k, n] of selected) {
   const flops = 2 * m * k * n;
   const a = randomF32(m * k, 1), b = randomF32(k * n, 2);
-  const gf = {};
+  // Prepare every peer, check it against the first, then time them in interleaved rounds.
+  const prepared = {};
+  const slow = {};
+  const add = async (label, p, isSlow = false) => { prepared[label] = await p; if (isSlow) slow[label] = true; };
+  for (const p of peers) await add(p.name, p.prepare(a, b, m, k, n));
+  await add('ours+copy', oursCopy.prepare(a, b, m, k, n, { resident: false }));
+  await add('tfjs-wasm', tfjs.prepare(a, b, m, k, n));
+  await add('ORT-web', ort.prepare(a, b, m, k, n));
+  if (flops <= 2 ** 28) await add('ml-matrix', mlMatrix.prepare(a, b, m, k, n), true);
+  if (flops <= 2 ** 31) await add('plain JS', plainJs.prepare(a, b, m, k, n), true);
   let reference;
-  const measure = async (label, prepared, extra = {}) => {
-    const p = await prepared;
+  for (const [label, p] of Object.entries(prepared)) {
     const c = await p.result();
-    if (!reference) reference = c;
-    else {
-      let err = 0, scale = 0;
-      for (let i = 0; i < c.length; i++) { err = Math.max(err, Math.abs(c[i] - reference[i])); scale = Math.max(scale, Math.abs(reference[i])); }
-      if (!(err <= 1e-4 * scale * Math.sqrt(k))) console.warn(`!! ${label} disagrees on ${name}: max err ${err} (scale ${scale})`);
-    }
-    gf[label] = flops / 1e9 / (await median(() => p.run(), { runs, ...extra }));
-    await p.dispose();
-  };
-  for (const p of peers) await measure(p.name, p.prepare(a, b, m, k, n));
-  await measure('ours+copy', oursCopy.prepare(a, b, m, k, n, { resident: false }));
-  await measure('tfjs-wasm', tfjs.prepare(a, b, m, k, n));
-  await measure('ORT-web', ort.prepare(a, b, m, k, n));
-  if (flops <= 2 ** 28) {
-    await measure('ml-matrix', mlMatrix.prepare(a, b, m, k, n), { runs: 3, warmup: 1 });
+    if (!reference) { reference = c; continue; }
+    let err = 0, scale = 0;
+    for (let i = 0; i < c.length; i++) { err = Math.max(err, Math.abs(c[i] - reference[i])); scale = Math.max(scale, Math.abs(reference[i])); }
+    if (!(err <= 1e-4 * scale * Math.sqrt(k))) console.warn(`!! ${label} disagrees on ${name}: max err ${err} (scale ${scale})`);
   }
-  if (flops <= 2 ** 31) {
-    await measure('plain JS', plainJs.prepare(a, b, m, k, n), { runs: 3, warmup: 1 });
-  }
+  const fast = Object.fromEntries(Object.entries(prepared).filter(([l]) => !slow[l]).map(([l, p]) => [l, () => p.run()]));
+  const times = await interleavedMedians(fast, { runs });
+  for (const l of Object.keys(slow)) times[l] = await median(() => prepared[l].run(), { runs: 3, warmup: 1 });
+  for (const p of Object.values(prepared)) await p.dispose();
+  const gf = Object.fromEntries(Object.entries(times).map(([l, t]) => [l, flops / 1e9 / t]));
   const row = [name, ...columns.map((c) => fmt(gf[c], 1)), fmt(gf.ours / gf['tfjs-wasm'])];
   if (gf['ours relaxed']) row.push(fmt(gf['ours relaxed'] / gf.ours));
   rows.push(row);
