@@ -27,3 +27,18 @@ export function gemm_packed_b_bytes(k: i32, n: i32): usize {
 export function gemm_pack_b(b: usize, k: i32, n: i32, transB: i32, dst: usize): void {
   packWholeB(b, k, n, transB != 0, dst);
 }
+
+import { svd } from './svd/svd';
+
+/**
+ * Thin SVD of a row-major m×n f64 matrix (see svd/svd.ts): S (min(m,n)), and when wantUV,
+ * U (m×p) and Vt (p×n). Returns sweeps (negative: not converged), or i32.MIN_VALUE: out of memory.
+ */
+export function svd_f64(a: usize, m: i32, n: i32, wantUV: i32, s: usize, u: usize, vt: usize, maxSweeps: i32): i32 {
+  return svd<f64>(a, m, n, wantUV != 0, s, u, vt, maxSweeps);
+}
+
+/** As svd_f64, for f32 data (rotation parameters still computed in f64). */
+export function svd_f32(a: usize, m: i32, n: i32, wantUV: i32, s: usize, u: usize, vt: usize, maxSweeps: i32): i32 {
+  return svd<f32>(a, m, n, wantUV != 0, s, u, vt, maxSweeps);
+}

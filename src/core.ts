@@ -5,11 +5,13 @@
 import { BitstackError } from './errors.js';
 import { Runtime } from './runtime.js';
 import { matmul, type MatmulOptions } from './ops/matmul.js';
+import { svd, type SvdOptions, type SvdResult } from './ops/svd.js';
 import { WasmMatrix } from './matrix.js';
 import { dim, f32, type F32Operand } from './ops/validate.js';
 
 export { BitstackError, type BitstackErrorCode } from './errors.js';
 export type { MatmulOptions } from './ops/matmul.js';
+export type { SvdOptions, SvdResult } from './ops/svd.js';
 export { WasmMatrix } from './matrix.js';
 export type { F32Operand } from './ops/validate.js';
 
@@ -167,6 +169,17 @@ export class Bitstack {
   matmul(a: F32Operand, b: F32Operand, m: number, k: number, n: number, opts: MatmulOptions & { out: WasmMatrix }): WasmMatrix;
   matmul(a: F32Operand, b: F32Operand, m: number, k: number, n: number, opts?: MatmulOptions): Float32Array | WasmMatrix {
     return matmul(this.#rt, a, b, m, k, n, opts);
+  }
+
+  /**
+   * Singular value decomposition A = U·diag(S)·Vt of a row-major m×n matrix, by
+   * preconditioned one-sided Jacobi (relative accuracy for small singular values).
+   * Outputs have the element type of `a` (Float32Array or Float64Array); S is
+   * descending; the largest entry of each column of U is positive.
+   * @returns { U (m×p), S (p), Vt (p×n), sweeps, converged }, p = min(m, n) or opts.rank
+   */
+  svd<A extends Float32Array | Float64Array>(a: A, m: number, n: number, opts?: SvdOptions): SvdResult<A> {
+    return svd(this.#rt, a, m, n, opts);
   }
 
   /**

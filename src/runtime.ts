@@ -23,9 +23,12 @@ export interface KernelExports {
   gemm_f32(a: number, b: number, c: number, m: number, k: number, n: number, transA: number, transB: number, bPacked: number): number;
   gemm_packed_b_bytes(k: number, n: number): number;
   gemm_pack_b(b: number, k: number, n: number, transB: number, dst: number): void;
+  svd_f64(a: number, m: number, n: number, wantUV: number, s: number, u: number, vt: number, maxSweeps: number): number;
+  svd_f32(a: number, m: number, n: number, wantUV: number, s: number, u: number, vt: number, maxSweeps: number): number;
 }
 
-const REQUIRED = ['memory', 'alloc', 'mark', 'release', 'reset', 'heap_base', 'set_floor', 'build_relaxed', 'gemm_f32', 'gemm_packed_b_bytes', 'gemm_pack_b'] as const;
+const REQUIRED = ['memory', 'alloc', 'mark', 'release', 'reset', 'heap_base', 'set_floor', 'build_relaxed', 'gemm_f32', 'gemm_packed_b_bytes', 'gemm_pack_b',
+  'svd_f64', 'svd_f32'] as const;
 
 /** Largest byte count one call may place in the arena (wasm32: 4 GiB, minus room for the data segment). */
 export const MAX_ARENA_BYTES = 2 ** 32 - 2 ** 20;
@@ -93,16 +96,26 @@ export class Runtime {
     return ptr;
   }
 
-  /** Copies a Float32Array into the arena and returns its pointer. */
-  copyInF32(src: Float32Array): number {
-    const ptr = this.alloc(src.length * 4);
-    this.f32(ptr, src.length).set(src);
-    return ptr;
-  }
-
   /** A fresh view over the current memory buffer. Never hand it to a user: copy out of it. */
   f32(ptr: number, length: number): Float32Array {
     return new Float32Array(this.exports.memory.buffer, ptr, length);
+  }
+
+  /** A fresh view over the current memory buffer. Never hand it to a user: copy out of it. */
+  f64(ptr: number, length: number): Float64Array {
+    return new Float64Array(this.exports.memory.buffer, ptr, length);
+  }
+
+  /** A fresh view of the same element type as `like`. */
+  view<A extends Float32Array | Float64Array>(like: A, ptr: number, length: number): A {
+    return (like instanceof Float64Array ? this.f64(ptr, length) : this.f32(ptr, length)) as A;
+  }
+
+  /** Copies a Float32Array or Float64Array into the arena and returns its pointer. */
+  copyIn(src: Float32Array | Float64Array): number {
+    const ptr = this.alloc(src.byteLength);
+    this.view(src, ptr, src.length).set(src);
+    return ptr;
   }
 
   /** Throws the typed error for a kernel's non-zero status. */

@@ -84,7 +84,7 @@ export function gemm(
   // A row-major A is read in place by the kernel (four row pointers); a
   // transposed A is copied block by block into row-major order first.
   const aPack = transA ? alloc(<usize>(min(MC, m) * kcMax) << 2) : 1;
-  const bPack = bPacked ? 1 : alloc(<usize>(roundUp(min(NC, n), NR) * kcMax) << 2);
+  const bPack: usize = bPacked ? 1 : alloc(<usize>(roundUp(min(NC, n), NR) * kcMax) << 2);
   const tile = alloc(<usize>(MR * NR) << 2);
   if (aPack == 0 || bPack == 0 || tile == 0) {
     release(saved);
@@ -97,7 +97,7 @@ export function gemm(
     for (let pc = 0; pc < k; pc += KC) {
       const kc = min(KC, k - pc);
       const accumulate = pc > 0;
-      let bBlock = bPack;
+      let bBlock: usize = bPack;
       if (bPacked) bBlock = bPacked + (packedBOffset(k, jc, pc, nc) << 2);
       else packB(b, rsB, csB, pc, jc, kc, nc, bPack);
       for (let ic = 0; ic < m; ic += MC) {

@@ -55,7 +55,7 @@ export function operand(rt: Runtime, name: string, v: unknown, length: number, s
     }
     return ptr;
   }
-  return rt.copyInF32(f32(name, v, length, shape));
+  return rt.copyIn(f32(name, v, length, shape));
 }
 
 /** Rejects anything that is not an operand, before any allocation. */
@@ -67,4 +67,24 @@ export function checkOperand(name: string, v: unknown, length: number, shape: st
   } else {
     f32(name, v, length, shape);
   }
+}
+
+/** A Float32Array or Float64Array of exactly `length` elements. */
+export function floats(name: string, v: unknown, length: number, shape: string): Float32Array | Float64Array {
+  if (!(v instanceof Float32Array || v instanceof Float64Array)) {
+    throw new BitstackError('ARG', `${name} must be a Float32Array or Float64Array, got ${describe(v)}`);
+  }
+  if (v.length !== length) {
+    throw new BitstackError('SHAPE', `${name} has ${v.length} elements, expected ${shape} = ${length}`);
+  }
+  return v;
+}
+
+/** An optional integer option within [lo, hi]. */
+export function intOption(name: string, v: unknown, fallback: number, lo: number, hi: number): number {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
+    throw new BitstackError('ARG', `${name} must be an integer in [${lo}, ${hi}], got ${String(v)}`);
+  }
+  return v;
 }

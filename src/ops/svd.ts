@@ -1,0 +1,73 @@
+import { MAX_ARENA_BYTES, type Runtime } from '../runtime.js';
+import { BitstackError } from '../errors.js';
+import { dim, finite, floats, intOption } from './validate.js';
+
+/** Options of {@link svd}. */
+export interface SvdOptions {
+  /** Rank-k SVD (randomized range finder + Jacobi on the small matrix) instead of the full thin SVD. */
+  rank?: number;
+  /** Extra sketch columns for the rank-k SVD (ℓ = rank + oversample). Default 10. */
+  oversample?: number;
+  /** Subspace (power) iterations for the rank-k SVD. Default 2. */
+  powerIters?: number;
+  /** Seed of the in-wasm Gaussian sketch. Default 0. */
+  seed?: number;
+  /** false: singular values only (U and Vt are null). Default true. */
+  computeUV?: boolean;
+  /** Cap on Jacobi sweeps; `converged: false` when reached. Default 30. */
+  maxSweeps?: number;
+}
+
+/** Result of {@link svd}: A ≈ U·diag(S)·Vt, arrays of the input's element type. */
+export interface SvdResult<A extends Float32Array | Float64Array> {
+  /** m×p row-major (p = min(m, n), or the rank), or null with computeUV: false. */
+  U: A | null;
+  /** p singular values, descending, non-negative. */
+  S: A;
+  /** p×n row-major, or null with computeUV: false. */
+  Vt: A | null;
+  /** Jacobi sweeps performed. */
+  sweeps: number;
+  /** False when the sweep cap was reached before every pair was orthogonal. */
+  converged: boolean;
+}
+
+const OUT_OF_MEMORY = -(2 ** 31);
+
+export function svd<A extends Float32Array | Float64Array>(
+  rt: Runtime, a: A, m: number, n: number, opts: SvdOptions = {},
+): SvdResult<A> {
+  m = dim('m', m);
+  n = dim('n', n);
+  const wantUV = opts.computeUV ?? true;
+  if (typeof wantUV !== 'boolean') throw new BitstackError('ARG', `opts.computeUV must be a boolean`);
+  const maxSweeps = intOption('opts.maxSweeps', opts.maxSweeps, 30, 1, 1000);
+  if (opts.rank !== undefined) {
+    throw new BitstackError('UNSUPPORTED', 'opts.rank (randomized rank-k SVD) is not implemented yet');
+  }
+  const sz = a.BYTES_PER_ELEMENT;
+  const p = Math.min(m, n), big = Math.max(m, n);
+  // Input, W (p×big), X and Vx (p×p), outputs, and small vectors.
+  const bytes = sz * (2 * m * n + 2 * p * big + 2 * p * p + p) + 64 * (p + big);
+  if (bytes > MAX_ARENA_BYTES) {
+    throw new BitstackError('TOO_LARGE', `svd of ${m}×${n} needs about ${bytes} bytes, more than wasm32 can address`);
+  }
+  floats('a', a, m * n, `m×n (${m}×${n})`);
+  finite('a', a);
+  return rt.scoped(() => {
+    const pa = rt.copyIn(a);
+    const ps = rt.alloc(sz * p);
+    const pu = wantUV ? rt.alloc(sz * m * p) : 0;
+    const pvt = wantUV ? rt.alloc(sz * p * n) : 0;
+    const run = a instanceof Float64Array ? rt.exports.svd_f64 : rt.exports.svd_f32;
+    const sweeps = run(pa, m, n, wantUV ? 1 : 0, ps, pu, pvt, maxSweeps);
+    if (sweeps === OUT_OF_MEMORY) throw new BitstackError('OUT_OF_MEMORY', `svd: could not grow wasm memory for ${m}×${n}`);
+    return {
+      U: wantUV ? rt.view(a, pu, m * p).slice() as A : null,
+      S: rt.view(a, ps, p).slice() as A,
+      Vt: wantUV ? rt.view(a, pvt, p * n).slice() as A : null,
+      sweeps: Math.abs(sweeps),
+      converged: sweeps > 0,
+    };
+  });
+}
