@@ -42,3 +42,18 @@ export function svd_f64(a: usize, m: i32, n: i32, wantUV: i32, s: usize, u: usiz
 export function svd_f32(a: usize, m: i32, n: i32, wantUV: i32, s: usize, u: usize, vt: usize, maxSweeps: i32): i32 {
   return svd<f32>(a, m, n, wantUV != 0, s, u, vt, maxSweeps);
 }
+
+import { randomizedSvd } from './svd/randomized';
+
+/**
+ * Rank-k SVD by randomized subspace iteration (see svd/randomized.ts): S (k), and when wantUV,
+ * U (m×k) and Vt (k×n). `f64`: 1 for f64 data, 0 for f32. Returns as svd_f64.
+ */
+export function svd_rank(
+  f64: i32, a: usize, m: i32, n: i32, k: i32, oversample: i32, powerIters: i32, seed: u32,
+  wantUV: i32, s: usize, u: usize, vt: usize, maxSweeps: i32,
+): i32 {
+  return f64
+    ? randomizedSvd<f64>(a, m, n, k, oversample, powerIters, <u64>seed, wantUV != 0, s, u, vt, maxSweeps)
+    : randomizedSvd<f32>(a, m, n, k, oversample, powerIters, <u64>seed, wantUV != 0, s, u, vt, maxSweeps);
+}

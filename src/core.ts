@@ -13,6 +13,7 @@ export { BitstackError, type BitstackErrorCode } from './errors.js';
 export type { MatmulOptions } from './ops/matmul.js';
 export type { SvdOptions, SvdResult } from './ops/svd.js';
 export { WasmMatrix } from './matrix.js';
+export { readTfjsModel, type TfjsTensor } from './formats/tfjs.js';
 export type { F32Operand } from './ops/validate.js';
 
 /** Anything a kernels module can be made from without I/O. */

@@ -8,6 +8,7 @@
  * - `OUT_OF_MEMORY` the module's memory could not grow (the host refused)
  * - `UNSUPPORTED`   the runtime lacks a WebAssembly feature this call needs (SIMD128, relaxed SIMD)
  * - `WASM`          the module given to `init` is not a bitstack-wasm kernels module
+ * - `FORMAT`        a model file or manifest is malformed (bad header, dtype, shape or byte range)
  */
 export type BitstackErrorCode =
   | 'ARG'
@@ -17,7 +18,8 @@ export type BitstackErrorCode =
   | 'TOO_LARGE'
   | 'OUT_OF_MEMORY'
   | 'UNSUPPORTED'
-  | 'WASM';
+  | 'WASM'
+  | 'FORMAT';
 
 /** The only error type the library throws on bad input or an unusable runtime. */
 export class BitstackError extends Error {

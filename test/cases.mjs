@@ -7,5 +7,6 @@
 
 import { cases as matmul } from './cases/matmul.mjs';
 import { cases as svd } from './cases/svd.mjs';
+import { cases as tfjs } from './cases/tfjs.mjs';
 
-export const cases = [...matmul, ...svd];
+export const cases = [...matmul, ...svd, ...tfjs];

@@ -16,11 +16,11 @@ async function sha256Hex(arrays) {
   return Array.from(digest, (x) => x.toString(16).padStart(2, '0')).join('');
 }
 
-async function runAll(bw, init, hash) {
+async function runAll(ctx, hash) {
   const results = [];
   for (const c of cases) {
     try {
-      const outputs = await c.run({ bw, init });
+      const outputs = await c.run(ctx);
       results.push({ name: c.name, ok: true, hash: hash && outputs ? await sha256Hex(outputs) : null });
     } catch (e) {
       results.push({ name: c.name, ok: false, error: String((e && e.stack) || e) });
@@ -32,13 +32,14 @@ async function runAll(bw, init, hash) {
 /**
  * Runs every case on the default (deterministic) build, with hashes, and again
  * on the relaxed build (tolerances only) where the runtime supports relaxed SIMD.
+ * `api`: the package's exports in this runtime ({ init, readTfjsModel, … }).
  * Returns { runtime, simd: [{ name, ok, hash?, error? }], relaxed: [...] | null, suiteHash }.
  */
-export async function runSuite(runtime, init) {
-  const bw = await init();
-  const simd = await runAll(bw, init, true);
-  const auto = await init({ relaxed: 'auto' });
-  const relaxed = auto.features.relaxed ? await runAll(auto, init, false) : null;
+export async function runSuite(runtime, api) {
+  const bw = await api.init();
+  const simd = await runAll({ ...api, bw }, true);
+  const auto = await api.init({ relaxed: 'auto' });
+  const relaxed = auto.features.relaxed ? await runAll({ ...api, bw: auto }, false) : null;
   const suiteHash = await sha256Hex([new TextEncoder().encode(simd.map((r) => `${r.name}:${r.hash}`).join('\n'))]);
   return { runtime, simd, relaxed, suiteHash };
 }

@@ -263,3 +263,68 @@ cases.push({
     await expectError(() => bw.svd(a, 100000, 100000), 'TOO_LARGE');
   },
 });
+
+/** ‖A − U·diag(S)·Vt‖_F in float64. */
+function frobeniusResidual(a, r, m, n, k) {
+  let sum = 0;
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+    let s = a[i * n + j];
+    for (let c = 0; c < k; c++) s -= r.U[i * k + c] * r.S[c] * r.Vt[c * n + j];
+    sum += s * s;
+  }
+  return Math.sqrt(sum);
+}
+
+for (const type of ['f64', 'f32']) {
+  cases.push({
+    name: `svd ${type} rank-k: randomized subspace iteration vs the exact truncation`,
+    run({ bw }) {
+      // Known spectrum σ_i = 0.9^i: the optimal rank-k error is √(Σ_{i≥k} σ_i²).
+      const m = 120, n = 80, k = 8;
+      const d = new Float64Array(n);
+      let s = 1;
+      for (let i = 0; i < n; i++) { d[i] = s; s *= 0.9; }
+      const a = TYPES[type].from(withSingularValues(m, n, d, 60));
+      let tail = 0;
+      for (let i = k; i < n; i++) tail += d[i] * d[i];
+      const optimal = Math.sqrt(tail);
+      const r = bw.svd(a, m, n, { rank: k });
+      assert(r.U.length === m * k && r.S.length === k && r.Vt.length === k * n, 'rank-k output shapes');
+      assert(r.converged, 'rank-k Jacobi converged');
+      const excess = frobeniusResidual(a, r, m, n, k) / optimal - 1;
+      assert(excess >= -1e-6 && excess < 0.005, `excess error ${excess} (q = 2)`);
+      const q0 = bw.svd(a, m, n, { rank: k, powerIters: 0 });
+      const excess0 = frobeniusResidual(a, q0, m, n, k) / optimal - 1;
+      assert(excess0 > excess, `power iterations should help: q=0 ${excess0}, q=2 ${excess}`);
+      // U and V orthonormal, singular values close to the true ones.
+      assert(orthogonalityLoss(r.U, m, k) < 1e-4, 'U orthonormal');
+      assert(orthogonalityLoss(transpose(r.Vt, k, n), n, k) < 1e-4, 'V orthonormal');
+      for (let i = 0; i < k; i++) assert(Math.abs(r.S[i] - d[i]) < 0.02 * d[i], `σ${i} = ${r.S[i]}, true ${d[i]}`);
+      // Same seed, same bits; another seed, another sketch.
+      const again = bw.svd(a, m, n, { rank: k });
+      for (let i = 0; i < k; i++) assert(again.S[i] === r.S[i], 'same seed must give the same result');
+      const other = bw.svd(a, m, n, { rank: k, seed: 7 });
+      assert(other.S.some((v, i) => v !== r.S[i]), 'another seed should give another sketch');
+      const values = bw.svd(a, m, n, { rank: k, computeUV: false });
+      assert(values.U === null && values.S.length === k, 'rank-k with computeUV: false');
+      return [r.U, r.S, r.Vt, q0.S];
+    },
+  });
+}
+
+cases.push({
+  name: 'svd rank-k option errors',
+  async run({ bw }) {
+    const a = new Float32Array(12 * 8);
+    await expectError(() => bw.svd(a, 12, 8, { rank: 0 }), 'ARG');
+    await expectError(() => bw.svd(a, 12, 8, { rank: 9 }), 'ARG');
+    await expectError(() => bw.svd(a, 12, 8, { rank: 2.5 }), 'ARG');
+    await expectError(() => bw.svd(a, 12, 8, { rank: 2, oversample: -1 }), 'ARG');
+    await expectError(() => bw.svd(a, 12, 8, { rank: 2, powerIters: -1 }), 'ARG');
+    await expectError(() => bw.svd(a, 12, 8, { rank: 2, seed: -3 }), 'ARG');
+    // rank = min(m, n) with any oversampling is the full space: exact up to rounding.
+    const b = Float32Array.from(randomF64(12 * 8, 70));
+    const full = bw.svd(b, 12, 8), r = bw.svd(b, 12, 8, { rank: 8 });
+    for (let i = 0; i < 8; i++) assert(Math.abs(r.S[i] - full.S[i]) <= 1e-5 * full.S[0], `rank = min(m,n): σ${i}`);
+  },
+});
