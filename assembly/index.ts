@@ -57,3 +57,10 @@ export function svd_rank(
     ? randomizedSvd<f64>(a, m, n, k, oversample, powerIters, <u64>seed, wantUV != 0, s, u, vt, maxSweeps)
     : randomizedSvd<f32>(a, m, n, k, oversample, powerIters, <u64>seed, wantUV != 0, s, u, vt, maxSweeps);
 }
+
+import { firstNonFiniteF32, firstNonFiniteF64 } from './check';
+
+/** Index of the first NaN/±Infinity in x[0..n) (f64 when `f64` is 1, else f32), or −1. */
+export function first_nonfinite(x: usize, n: i32, f64: i32): i32 {
+  return f64 ? firstNonFiniteF64(x, n) : firstNonFiniteF32(x, n);
+}

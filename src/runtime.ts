@@ -20,6 +20,7 @@ export interface KernelExports {
   heap_base(): number;
   set_floor(floor: number): number;
   build_relaxed(): number;
+  first_nonfinite(x: number, n: number, f64: number): number;
   gemm_f32(a: number, b: number, c: number, m: number, k: number, n: number, transA: number, transB: number, bPacked: number): number;
   gemm_packed_b_bytes(k: number, n: number): number;
   gemm_pack_b(b: number, k: number, n: number, transB: number, dst: number): void;
@@ -29,7 +30,7 @@ export interface KernelExports {
     wantUV: number, s: number, u: number, vt: number, maxSweeps: number): number;
 }
 
-const REQUIRED = ['memory', 'alloc', 'mark', 'release', 'reset', 'heap_base', 'set_floor', 'build_relaxed', 'gemm_f32', 'gemm_packed_b_bytes', 'gemm_pack_b',
+const REQUIRED = ['memory', 'alloc', 'mark', 'release', 'reset', 'heap_base', 'set_floor', 'build_relaxed', 'first_nonfinite', 'gemm_f32', 'gemm_packed_b_bytes', 'gemm_pack_b',
   'svd_f64', 'svd_f32', 'svd_rank'] as const;
 
 /** Largest byte count one call may place in the arena (wasm32: 4 GiB, minus room for the data segment). */
@@ -118,6 +119,12 @@ export class Runtime {
     const ptr = this.alloc(src.byteLength);
     this.view(src, ptr, src.length).set(src);
     return ptr;
+  }
+
+  /** Throws NON_FINITE if the array just copied to `ptr` holds NaN or ±Infinity (checked in wasm, SIMD). */
+  checkFinite(name: string, src: Float32Array | Float64Array, ptr: number): void {
+    const i = this.exports.first_nonfinite(ptr, src.length, src instanceof Float64Array ? 1 : 0);
+    if (i >= 0) throw new BitstackError('NON_FINITE', `${name}[${i}] is ${src[i]}: input must be finite`);
   }
 
   /** Throws the typed error for a kernel's non-zero status. */

@@ -4,17 +4,19 @@
 //   q times: Q = orth(A·orth(Aᵀ·Q))   (re-orthonormalised between products);
 //   B = Qᵀ·A (ℓ×n);  B = Û·Σ·Vᵀ (svd.ts);  U = Q·Û;  keep the first k.
 // Orthonormalisation is Householder QR with Q formed explicitly. All heavy work
-// is matrix products with skinny shapes (m×n·n×ℓ, ℓ×m·m×n): the GEMM driver for
-// f32, gemm-f64.ts for f64. Every matrix whose columns are needed is kept
-// transposed (rows = columns), which is the layout qr() works on.
+// is matrix products of a tall matrix (A or a copy of Aᵀ, read in place) with a
+// skinny one (n×ℓ or m×ℓ): the GEMM driver for f32, gemm-f64.ts for f64. A basis
+// is orthonormalised transposed (rows = columns), the layout qr() works on.
 
 import { alloc, mark, release } from '../arena';
 import { gemm } from '../gemm/driver';
+import { NR } from '../gemm/params';
 import { gemmF64 } from '../gemm/gemm-f64';
 import { qr, applyQ } from './householder';
 import { svd, fixSigns, unitRoundoff, SVD_OUT_OF_MEMORY } from './svd';
 import { gaussian, seedRng } from './rng';
 import { set } from './vec';
+import { transpose } from '../transpose';
 
 /** C = op(A)·op(B) in T; false when out of memory. */
 @inline function mm<T>(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: bool, transB: bool): bool {
@@ -48,11 +50,19 @@ export function randomizedSvd<T>(
   wantUV: bool, sOut: usize, uOut: usize, vtOut: usize, maxSweeps: i32,
 ): i32 {
   const sz = sizeof<T>();
-  const l = min(k + oversample, min(m, n));
+  // ℓ = k + oversample, rounded up to the GEMM's panel width (NR = 8): the
+  // products pad the skinny operand to whole panels anyway, so the extra
+  // columns come free and only make the range finder more accurate.
+  const l = min((k + oversample + NR - 1) / NR * NR, min(m, n));
   const saved = mark();
+  // Aᵀ is kept once, so that both products of an iteration, A·Z and Aᵀ·Q, read a
+  // row-major matrix in place and pack only the skinny operand.
+  const at = alloc(<usize>n * <usize>m * sz);
   const omega = alloc(<usize>n * <usize>l * sz);
+  const y = alloc(<usize>m * <usize>l * sz);    // A·Z, then Q (m×ℓ)
   const qt = alloc(<usize>l * <usize>m * sz);   // Qᵀ: rows = columns of Q
-  const zt = alloc(<usize>l * <usize>n * sz);   // (Aᵀ·Q)ᵀ, then B = Qᵀ·A
+  const z = alloc(<usize>n * <usize>l * sz);    // Aᵀ·Q (n×ℓ)
+  const zt = alloc(<usize>l * <usize>n * sz);   // Zᵀ, finally B = Qᵀ·A (ℓ×n)
   const scratch = alloc(<usize>l * <usize>max(m, n) * sz);
   const tau = alloc(<usize>l << 3);
   const perm = alloc(<usize>l << 2);
@@ -60,31 +70,39 @@ export function randomizedSvd<T>(
   const uB = wantUV ? alloc(<usize>l * <usize>l * sz) : 1;
   const vtB = wantUV ? alloc(<usize>l * <usize>n * sz) : 1;
   const uBk = wantUV ? alloc(<usize>l * <usize>k * sz) : 1;
-  if (omega == 0 || qt == 0 || zt == 0 || scratch == 0 || tau == 0 || perm == 0 || sB == 0 || uB == 0 || vtB == 0 || uBk == 0) {
+  if (at == 0 || omega == 0 || y == 0 || qt == 0 || z == 0 || zt == 0 || scratch == 0 || tau == 0 || perm == 0 ||
+      sB == 0 || uB == 0 || vtB == 0 || uBk == 0) {
     release(saved);
     return SVD_OUT_OF_MEMORY;
   }
+  transpose<T>(a, m, n, at);
   seedRng(seed);
   gaussian<T>(omega, n * l);
-  // Qᵀ = orth((A·Ω))ᵀ, computed as Ωᵀ·Aᵀ (ℓ×m).
-  if (!mm<T>(omega, a, qt, l, n, m, true, true)) { release(saved); return SVD_OUT_OF_MEMORY; }
+  // Q = orth(A·Ω).
+  if (!mm<T>(a, omega, y, m, n, l, false, false)) { release(saved); return SVD_OUT_OF_MEMORY; }
+  transpose<T>(y, m, l, qt);
   orthonormalize<T>(qt, m, l, tau, perm, scratch);
-  for (let it = 0; it < powerIters; it++) {
-    // Zᵀ = Qᵀ·A (ℓ×n), orthonormalised; then Qᵀ = (A·Z)ᵀ = Zᵀ·Aᵀ (ℓ×m), orthonormalised.
-    if (!mm<T>(qt, a, zt, l, m, n, false, false)) { release(saved); return SVD_OUT_OF_MEMORY; }
+  for (let it = 0; it <= powerIters; it++) {
+    // Z = Aᵀ·Q; the last pass leaves B = Qᵀ·A = Zᵀ in zt.
+    transpose<T>(qt, l, m, y);
+    if (!mm<T>(at, y, z, n, m, l, false, false)) { release(saved); return SVD_OUT_OF_MEMORY; }
+    transpose<T>(z, n, l, zt);
+    if (it == powerIters) break;
+    // Q = orth(A·orth(Z)).
     orthonormalize<T>(zt, n, l, tau, perm, scratch);
-    if (!mm<T>(zt, a, qt, l, n, m, false, true)) { release(saved); return SVD_OUT_OF_MEMORY; }
+    transpose<T>(zt, l, n, z);
+    if (!mm<T>(a, z, y, m, n, l, false, false)) { release(saved); return SVD_OUT_OF_MEMORY; }
+    transpose<T>(y, m, l, qt);
     orthonormalize<T>(qt, m, l, tau, perm, scratch);
   }
-  // B = Qᵀ·A (ℓ×n) and its SVD.
-  if (!mm<T>(qt, a, zt, l, m, n, false, false)) { release(saved); return SVD_OUT_OF_MEMORY; }
+  // B (ℓ×n) = Û·Σ·V̂ᵀ; y holds Q (m×ℓ).
   const sweeps = svd<T>(zt, l, n, wantUV, sB, uB, vtB, maxSweeps);
   if (sweeps == SVD_OUT_OF_MEMORY) { release(saved); return sweeps; }
   memory.copy(sOut, sB, <usize>k * sz);
   if (wantUV) {
-    // U = Q·Û[:, :k] (m×k) = (Qᵀ)ᵀ·Û_k;  Vt = first k rows of V̂ᵀ.
+    // U = Q·Û[:, :k] (m×k); Vt = the first k rows of V̂ᵀ.
     for (let i = 0; i < l; i++) memory.copy(uBk + <usize>i * <usize>k * sz, uB + <usize>i * <usize>l * sz, <usize>k * sz);
-    if (!mm<T>(qt, uBk, uOut, m, l, k, true, false)) { release(saved); return SVD_OUT_OF_MEMORY; }
+    if (!mm<T>(y, uBk, uOut, m, l, k, false, false)) { release(saved); return SVD_OUT_OF_MEMORY; }
     memory.copy(vtOut, vtB, <usize>k * <usize>n * sz);
     fixSigns<T>(uOut, vtOut, m, n, k);
   }

@@ -1,6 +1,6 @@
 import { MAX_ARENA_BYTES, type Runtime } from '../runtime.js';
 import { BitstackError } from '../errors.js';
-import { dim, finite, floats, intOption } from './validate.js';
+import { dim, floats, intOption } from './validate.js';
 
 /** Options of {@link svd}. */
 export interface SvdOptions {
@@ -63,10 +63,10 @@ export function svd<A extends Float32Array | Float64Array>(
     throw new BitstackError('TOO_LARGE', `svd of ${m}×${n} needs about ${bytes} bytes, more than wasm32 can address`);
   }
   floats('a', a, m * n, `m×n (${m}×${n})`);
-  finite('a', a);
   const out = rank || p;
   return rt.scoped(() => {
     const pa = rt.copyIn(a);
+    rt.checkFinite('a', a, pa);
     const ps = rt.alloc(sz * out);
     const pu = wantUV ? rt.alloc(sz * m * out) : 0;
     const pvt = wantUV ? rt.alloc(sz * out * n) : 0;

@@ -25,15 +25,6 @@ export function f32(name: string, v: unknown, length: number, shape: string): Fl
   return v;
 }
 
-/** Throws NON_FINITE if `v` holds NaN or ±Infinity. */
-export function finite(name: string, v: Float32Array | Float64Array): void {
-  for (let i = 0; i < v.length; i++) {
-    if (!Number.isFinite(v[i])) {
-      throw new BitstackError('NON_FINITE', `${name}[${i}] is ${v[i]}: input must be finite`);
-    }
-  }
-}
-
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
