@@ -64,3 +64,18 @@ import { firstNonFiniteF32, firstNonFiniteF64 } from './check';
 export function first_nonfinite(x: usize, n: i32, f64: i32): i32 {
   return f64 ? firstNonFiniteF64(x, n) : firstNonFiniteF32(x, n);
 }
+
+import { dctRows } from './dct/basis';
+import { dctSelect } from './dct/select';
+
+/** Rows `rows[0..count)` of the orthonormal n×n DCT-II basis (all n rows when rows = 0) into dst (f32). */
+export function dct_basis(n: i32, rows: usize, count: i32, dst: usize): void {
+  dctRows(n, rows, count, dst);
+}
+
+/** DCT-basis selection for the m×n f32 gradient g (see dct/select.ts). Returns 0, or 1: out of memory. */
+export function dct_select(
+  g: usize, m: i32, n: i32, r: i32, left: i32, l2: i32, fft: i32, basis: usize, idx: usize, scores: usize, projected: usize,
+): i32 {
+  return dctSelect(g, m, n, r, left != 0, l2 != 0, fft != 0, basis, idx, scores, projected);
+}

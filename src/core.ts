@@ -6,12 +6,14 @@ import { BitstackError } from './errors.js';
 import { Runtime } from './runtime.js';
 import { matmul, type MatmulOptions } from './ops/matmul.js';
 import { svd, type SvdOptions, type SvdResult } from './ops/svd.js';
+import { dctBasis, dctSelect, backProject, svdProject, type DctSelectOptions, type Projection } from './ops/dct.js';
 import { WasmMatrix } from './matrix.js';
 import { dim, f32, type F32Operand } from './ops/validate.js';
 
 export { BitstackError, type BitstackErrorCode } from './errors.js';
 export type { MatmulOptions } from './ops/matmul.js';
 export type { SvdOptions, SvdResult } from './ops/svd.js';
+export type { DctSelectOptions, Projection } from './ops/dct.js';
 export { WasmMatrix } from './matrix.js';
 export { readTfjsModel, type TfjsTensor } from './formats/tfjs.js';
 export type { F32Operand } from './ops/validate.js';
@@ -181,6 +183,33 @@ export class Bitstack {
    */
   svd<A extends Float32Array | Float64Array>(a: A, m: number, n: number, opts?: SvdOptions): SvdResult<A> {
     return svd(this.#rt, a, m, n, opts);
+  }
+
+  /** The orthonormal DCT-II basis, n×n row-major: D[k][j] = c_k·cos(π(2j+1)k/(2n)), c_0 = √(1/n), c_k = √(2/n). */
+  dctBasis(n: number): Float32Array {
+    return dctBasis(this.#rt, n);
+  }
+
+  /**
+   * SVD-free low-rank projection of the m×n gradient g onto r DCT-II basis vectors
+   * (scored by the L1/L2 norm of their column (right) or row (left) of S).
+   * @returns { side, indices (r, by score), projected (m×r right, r×n left), scores, rows, cols, method }
+   */
+  dctSelect(g: Float32Array, m: number, n: number, r: number, opts?: DctSelectOptions): Projection {
+    return dctSelect(this.#rt, g, m, n, r, opts);
+  }
+
+  /** Back to m×n: 'right': projected·D[indices, :]; 'left': D[indices, :]ᵀ·projected (also for svdProject results). */
+  dctBackProject(p: Projection): Float32Array {
+    return backProject(this.#rt, p);
+  }
+
+  /**
+   * GaLore's SVD projection in dctSelect's conventions (top r singular vectors on the same side):
+   * rank-r randomized SVD by default, full Jacobi with `exact: true`.
+   */
+  svdProject(g: Float32Array, m: number, n: number, r: number, opts?: { exact?: boolean; side?: 'left' | 'right' }): Projection {
+    return svdProject(this.#rt, g, m, n, r, opts);
   }
 
   /**

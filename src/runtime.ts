@@ -26,12 +26,15 @@ export interface KernelExports {
   gemm_pack_b(b: number, k: number, n: number, transB: number, dst: number): void;
   svd_f64(a: number, m: number, n: number, wantUV: number, s: number, u: number, vt: number, maxSweeps: number): number;
   svd_f32(a: number, m: number, n: number, wantUV: number, s: number, u: number, vt: number, maxSweeps: number): number;
+  dct_basis(n: number, rows: number, count: number, dst: number): void;
+  dct_select(g: number, m: number, n: number, r: number, left: number, l2: number, fft: number, basis: number,
+    idx: number, scores: number, projected: number): number;
   svd_rank(f64: number, a: number, m: number, n: number, k: number, oversample: number, powerIters: number, seed: number,
     wantUV: number, s: number, u: number, vt: number, maxSweeps: number): number;
 }
 
 const REQUIRED = ['memory', 'alloc', 'mark', 'release', 'reset', 'heap_base', 'set_floor', 'build_relaxed', 'first_nonfinite', 'gemm_f32', 'gemm_packed_b_bytes', 'gemm_pack_b',
-  'svd_f64', 'svd_f32', 'svd_rank'] as const;
+  'svd_f64', 'svd_f32', 'svd_rank', 'dct_basis', 'dct_select'] as const;
 
 /** Largest byte count one call may place in the arena (wasm32: 4 GiB, minus room for the data segment). */
 export const MAX_ARENA_BYTES = 2 ** 32 - 2 ** 20;

@@ -8,5 +8,6 @@
 import { cases as matmul } from './cases/matmul.mjs';
 import { cases as svd } from './cases/svd.mjs';
 import { cases as tfjs } from './cases/tfjs.mjs';
+import { cases as dct } from './cases/dct.mjs';
 
-export const cases = [...matmul, ...svd, ...tfjs];
+export const cases = [...matmul, ...svd, ...dct, ...tfjs];

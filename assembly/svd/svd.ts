@@ -17,7 +17,7 @@ import { alloc, mark, release } from '../arena';
 import { dot, axpy, scale, get, set } from './vec';
 import { qr, applyQ } from './householder';
 import { jacobi } from './jacobi';
-import { sortIndexDesc } from './sort';
+import { sortIndexDesc } from '../sort';
 
 export const SVD_OUT_OF_MEMORY: i32 = i32.MIN_VALUE;
 
