@@ -8,21 +8,20 @@ import { performance } from 'node:perf_hooks';
  * A sample repeats `fn` until it lasts ≥ minSampleMs, so fast calls are timed accurately.
  */
 export async function median(fn, { warmup = 2, runs = 5, minSampleMs = 50 } = {}) {
-  for (let i = 0; i < warmup; i++) await fn();
-  const samples = [];
-  for (let r = 0; r < runs; r++) {
-    let reps = 0;
-    const t0 = performance.now();
-    let t1 = t0;
-    do {
-      await fn();
-      reps++;
-      t1 = performance.now();
-    } while (t1 - t0 < minSampleMs);
-    samples.push((t1 - t0) / 1000 / reps);
-  }
-  samples.sort((x, y) => x - y);
-  return samples[samples.length >> 1];
+  return (await interleavedMedians({ fn }, { warmup, runs, minSampleMs })).fn;
+}
+
+/** Seconds per call of `fn`, repeated until the sample lasts ≥ minSampleMs. */
+async function sample(fn, minSampleMs) {
+  let reps = 0;
+  const t0 = performance.now();
+  let t1 = t0;
+  do {
+    await fn();
+    reps++;
+    t1 = performance.now();
+  } while (t1 - t0 < minSampleMs);
+  return (t1 - t0) / 1000 / reps;
 }
 
 /**
@@ -37,17 +36,7 @@ export async function interleavedMedians(fns, { warmup = 2, runs = 5, minSampleM
     for (let i = 0; i < warmup; i++) await fn();
   }
   for (let r = 0; r < runs; r++) {
-    for (const [label, fn] of Object.entries(fns)) {
-      let reps = 0;
-      const t0 = performance.now();
-      let t1 = t0;
-      do {
-        await fn();
-        reps++;
-        t1 = performance.now();
-      } while (t1 - t0 < minSampleMs);
-      samples[label].push((t1 - t0) / 1000 / reps);
-    }
+    for (const [label, fn] of Object.entries(fns)) samples[label].push(await sample(fn, minSampleMs));
   }
   const out = {};
   for (const [label, list] of Object.entries(samples)) {
