@@ -79,3 +79,46 @@ export function dct_select(
 ): i32 {
   return dctSelect(g, m, n, r, left != 0, l2 != 0, fft != 0, basis, idx, scores, projected);
 }
+
+import { bitstackBlock, reconstructBlocks } from './bitstack/decompose';
+import { lutGemv, lutScratchBytes } from './bitstack/lut-gemv';
+import { f32ToF16, f16ToF32 } from './bitstack/f16';
+import { packSigns } from './bitstack/signs';
+
+/** One BitStack block on the residual r (see bitstack/decompose.ts). Returns 0, or 1: out of memory. */
+export function bitstack_block(
+  r: usize, m: i32, n: i32, k: i32, exact: i32, powerIters: i32, oversample: i32, seed: u32,
+  subtractRounded: i32, signs: usize, a16: usize, b16: usize, out: usize,
+): i32 {
+  return bitstackBlock(r, m, n, k, exact != 0, powerIters, oversample, seed, subtractRounded != 0, signs, a16, b16, out);
+}
+
+/** w += Σ of `count` blocks (pointer triples at `blocks`). Returns 0, or 1: out of memory. */
+export function bitstack_reconstruct(blocks: usize, count: i32, m: i32, n: i32, k: i32, w: usize): i32 {
+  return reconstructBlocks(blocks, count, m, n, k, w);
+}
+
+/** y += one block's S ⊙ (A·B) applied to x, from packed signs and f32 factors (k ≤ 16). */
+export function bitstack_lut_gemv(signs: usize, m: i32, n: i32, a: usize, b: usize, k: i32, x: usize, y: usize, scratch: usize): void {
+  lutGemv(signs, m, n, a, b, k, x, y, scratch);
+}
+
+/** Scratch bytes bitstack_lut_gemv needs for m rows. */
+export function bitstack_lut_scratch(m: i32): usize {
+  return lutScratchBytes(m);
+}
+
+/** f32 → f16 bits (round to nearest even), n values. */
+export function f32_to_f16(src: usize, n: i32, dst: usize): void {
+  f32ToF16(src, n, dst);
+}
+
+/** f16 bits → f32, n values. */
+export function f16_to_f32(src: usize, n: i32, dst: usize): void {
+  f16ToF32(src, n, dst);
+}
+
+/** Packs the signs of n f32 values (MSB first, set bit = +1). */
+export function pack_signs(x: usize, n: i32, dst: usize): void {
+  packSigns(x, n, dst);
+}

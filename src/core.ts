@@ -6,6 +6,7 @@ import { BitstackError } from './errors.js';
 import { Runtime } from './runtime.js';
 import { matmul, type MatmulOptions } from './ops/matmul.js';
 import { svd, type SvdOptions, type SvdResult } from './ops/svd.js';
+import { decompose, packSigns, toFloat16, fromFloat16, type DecomposeOptions, type StackedMatrix } from './ops/bitstack.js';
 import { dctBasis, dctSelect, backProject, svdProject, type DctSelectOptions, type Projection } from './ops/dct.js';
 import { WasmMatrix } from './matrix.js';
 import { dim, f32, type F32Operand } from './ops/validate.js';
@@ -14,6 +15,7 @@ export { BitstackError, type BitstackErrorCode } from './errors.js';
 export type { MatmulOptions } from './ops/matmul.js';
 export type { SvdOptions, SvdResult } from './ops/svd.js';
 export type { DctSelectOptions, Projection } from './ops/dct.js';
+export { StackedMatrix, type DecomposeOptions, type DecomposeProgress } from './ops/bitstack.js';
 export { WasmMatrix } from './matrix.js';
 export { readTfjsModel, type TfjsTensor } from './formats/tfjs.js';
 export type { F32Operand } from './ops/validate.js';
@@ -210,6 +212,29 @@ export class Bitstack {
    */
   svdProject(g: Float32Array, m: number, n: number, r: number, opts?: { exact?: boolean; side?: 'left' | 'right' }): Projection {
     return svdProject(this.#rt, g, m, n, r, opts);
+  }
+
+  /**
+   * BitStack decomposition of the m×n weight w into residual blocks, each a packed sign matrix
+   * times a rank-k magnitude (A·B in float16); any prefix of blocks is a valid weight.
+   */
+  decompose(w: Float32Array, m: number, n: number, opts?: DecomposeOptions): StackedMatrix {
+    return decompose(this.#rt, w, m, n, opts);
+  }
+
+  /** Packs signs as BitStack stores them: row-major, MSB first, set bit = +1, sign(0) = +1. */
+  packSigns(x: Float32Array): Uint8Array {
+    return packSigns(this.#rt, x);
+  }
+
+  /** f32 → IEEE float16 bits, round to nearest even (in wasm). */
+  toFloat16(x: Float32Array): Uint16Array {
+    return toFloat16(this.#rt, x);
+  }
+
+  /** IEEE float16 bits → f32 (in wasm). */
+  fromFloat16(h: Uint16Array): Float32Array {
+    return fromFloat16(this.#rt, h);
   }
 
   /**

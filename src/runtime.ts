@@ -29,12 +29,21 @@ export interface KernelExports {
   dct_basis(n: number, rows: number, count: number, dst: number): void;
   dct_select(g: number, m: number, n: number, r: number, left: number, l2: number, fft: number, basis: number,
     idx: number, scores: number, projected: number): number;
+  bitstack_block(r: number, m: number, n: number, k: number, exact: number, powerIters: number, oversample: number,
+    seed: number, subtractRounded: number, signs: number, a16: number, b16: number, out: number): number;
+  bitstack_reconstruct(blocks: number, count: number, m: number, n: number, k: number, w: number): number;
+  bitstack_lut_gemv(signs: number, m: number, n: number, a: number, b: number, k: number, x: number, y: number, scratch: number): void;
+  bitstack_lut_scratch(m: number): number;
+  f32_to_f16(src: number, n: number, dst: number): void;
+  f16_to_f32(src: number, n: number, dst: number): void;
+  pack_signs(x: number, n: number, dst: number): void;
   svd_rank(f64: number, a: number, m: number, n: number, k: number, oversample: number, powerIters: number, seed: number,
     wantUV: number, s: number, u: number, vt: number, maxSweeps: number): number;
 }
 
 const REQUIRED = ['memory', 'alloc', 'mark', 'release', 'reset', 'heap_base', 'set_floor', 'build_relaxed', 'first_nonfinite', 'gemm_f32', 'gemm_packed_b_bytes', 'gemm_pack_b',
-  'svd_f64', 'svd_f32', 'svd_rank', 'dct_basis', 'dct_select'] as const;
+  'svd_f64', 'svd_f32', 'svd_rank', 'dct_basis', 'dct_select',
+  'bitstack_block', 'bitstack_reconstruct', 'bitstack_lut_gemv', 'bitstack_lut_scratch', 'f32_to_f16', 'f16_to_f32', 'pack_signs'] as const;
 
 /** Largest byte count one call may place in the arena (wasm32: 4 GiB, minus room for the data segment). */
 export const MAX_ARENA_BYTES = 2 ** 32 - 2 ** 20;
@@ -115,6 +124,11 @@ export class Runtime {
   /** A fresh view of the same element type as `like`. */
   view<A extends Float32Array | Float64Array>(like: A, ptr: number, length: number): A {
     return (like instanceof Float64Array ? this.f64(ptr, length) : this.f32(ptr, length)) as A;
+  }
+
+  /** A fresh byte view over the current memory buffer. Never hand it to a user: copy out of it. */
+  u8(ptr: number, length: number): Uint8Array {
+    return new Uint8Array(this.exports.memory.buffer, ptr, length);
   }
 
   /** Copies a Float32Array or Float64Array into the arena and returns its pointer. */

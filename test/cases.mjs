@@ -9,5 +9,6 @@ import { cases as matmul } from './cases/matmul.mjs';
 import { cases as svd } from './cases/svd.mjs';
 import { cases as tfjs } from './cases/tfjs.mjs';
 import { cases as dct } from './cases/dct.mjs';
+import { cases as bitstack } from './cases/bitstack.mjs';
 
-export const cases = [...matmul, ...svd, ...dct, ...tfjs];
+export const cases = [...matmul, ...svd, ...dct, ...bitstack, ...tfjs];

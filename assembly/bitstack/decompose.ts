@@ -1,0 +1,96 @@
+// One BitStack residual block (arXiv 2410.23918):
+//   S = sign(R);  |R| ≈ U_k·Σ_k·V_kᵀ;  A = U_k·√Σ_k (m×k), B = √Σ_k·V_kᵀ (k×n);
+//   R ← R − S ⊙ (A·B).
+// A and B are stored as float16; with `subtractRounded` the residual subtracts
+// the f16-rounded factors (so later blocks correct the rounding), else the f32
+// ones (the reference's choice).
+
+import { alloc, mark, release } from '../arena';
+import { gemm } from '../gemm/driver';
+import { randomizedSvd } from '../svd/randomized';
+import { svd, SVD_OUT_OF_MEMORY } from '../svd/svd';
+import { packSigns, signAt } from './signs';
+import { toHalf, fromHalf } from './f16';
+
+export const OK: i32 = 0;
+export const OUT_OF_MEMORY: i32 = 1;
+
+/**
+ * Runs one block on the residual r (m×n f32, updated in place). Writes the packed
+ * signs (ceil(m·n/8) bytes), A and B as f16 bits (m×k, k×n) and, in `out`,
+ * ‖R‖_F² after the update (f64) then the Jacobi sweeps of the small SVD (f64).
+ * exact: full Jacobi SVD of |R| instead of the randomized one.
+ */
+export function bitstackBlock(
+  r: usize, m: i32, n: i32, k: i32, exact: bool, powerIters: i32, oversample: i32, seed: u32,
+  subtractRounded: bool, signs: usize, a16: usize, b16: usize, out: usize,
+): i32 {
+  const saved = mark();
+  const count = m * n;
+  const p = min(m, n);
+  const mag = alloc(<usize>count << 2);
+  const s = alloc(<usize>(exact ? p : k) << 2);
+  const u = alloc(<usize>m * <usize>(exact ? p : k) << 2);
+  const vt = alloc(<usize>(exact ? p : k) * <usize>n << 2);
+  const a = alloc(<usize>m * <usize>k << 2), b = alloc(<usize>k * <usize>n << 2);
+  if (mag == 0 || s == 0 || u == 0 || vt == 0 || a == 0 || b == 0) { release(saved); return OUT_OF_MEMORY; }
+  packSigns(r, count, signs);
+  for (let i = 0; i < count; i++) store<f32>(mag + (<usize>i << 2), Mathf.abs(load<f32>(r + (<usize>i << 2))));
+  const sweeps = exact
+    ? svd<f32>(mag, m, n, true, s, u, vt, 30)
+    : randomizedSvd<f32>(mag, m, n, k, oversample, powerIters, <u64>seed, true, s, u, vt, 30);
+  if (sweeps == SVD_OUT_OF_MEMORY) { release(saved); return OUT_OF_MEMORY; }
+  const ldu = exact ? p : k;
+  // Split Σ evenly: A = U·√Σ, B = √Σ·Vᵀ; store f16, keep f32 (rounded or not) for the update.
+  for (let c = 0; c < k; c++) {
+    const root = Math.sqrt(<f64>load<f32>(s + (<usize>c << 2)));
+    for (let i = 0; i < m; i++) {
+      const v = <f32>(<f64>load<f32>(u + ((<usize>i * <usize>ldu + <usize>c) << 2)) * root);
+      const h = toHalf(v);
+      store<u16>(a16 + ((<usize>i * <usize>k + <usize>c) << 1), h);
+      store<f32>(a + ((<usize>i * <usize>k + <usize>c) << 2), subtractRounded ? fromHalf(h) : v);
+    }
+    for (let j = 0; j < n; j++) {
+      const v = <f32>(<f64>load<f32>(vt + ((<usize>c * <usize>n + <usize>j) << 2)) * root);
+      const h = toHalf(v);
+      store<u16>(b16 + ((<usize>c * <usize>n + <usize>j) << 1), h);
+      store<f32>(b + ((<usize>c * <usize>n + <usize>j) << 2), subtractRounded ? fromHalf(h) : v);
+    }
+  }
+  // R ← R − S ⊙ (A·B), reusing mag for A·B.
+  if (gemm(a, b, mag, m, k, n, false, false, 0) != 0) { release(saved); return OUT_OF_MEMORY; }
+  let norm2 = 0.0;
+  for (let i = 0; i < count; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(r + o) - signAt(signs, i) * load<f32>(mag + o);
+    store<f32>(r + o, v);
+    norm2 += <f64>v * <f64>v;
+  }
+  store<f64>(out, norm2);
+  store<f64>(out + 8, <f64>sweeps);
+  release(saved);
+  return OK;
+}
+
+/**
+ * W_b (dense, m×n f32) += Σ over the given blocks of S ⊙ (A·B), from f16 factors:
+ * `blocks` holds, per block, three pointers (signs, A f16, B f16).
+ */
+export function reconstructBlocks(blocks: usize, count: i32, m: i32, n: i32, k: i32, w: usize): i32 {
+  const saved = mark();
+  const a = alloc(<usize>m * <usize>k << 2), b = alloc(<usize>k * <usize>n << 2), ab = alloc(<usize>m * <usize>n << 2);
+  if (a == 0 || b == 0 || ab == 0) { release(saved); return OUT_OF_MEMORY; }
+  for (let q = 0; q < count; q++) {
+    const signs = <usize>load<u32>(blocks + (<usize>(3 * q) << 2));
+    const a16 = <usize>load<u32>(blocks + (<usize>(3 * q + 1) << 2)), b16 = <usize>load<u32>(blocks + (<usize>(3 * q + 2) << 2));
+    for (let i = 0; i < m * k; i++) store<f32>(a + (<usize>i << 2), fromHalf(<u32>load<u16>(a16 + (<usize>i << 1))));
+    for (let i = 0; i < k * n; i++) store<f32>(b + (<usize>i << 2), fromHalf(<u32>load<u16>(b16 + (<usize>i << 1))));
+    if (gemm(a, b, ab, m, k, n, false, false, 0) != 0) { release(saved); return OUT_OF_MEMORY; }
+    for (let i = 0; i < m * n; i++) {
+      const o = <usize>i << 2;
+      store<f32>(w + o, load<f32>(w + o) + signAt(<usize>signs, i) * load<f32>(ab + o));
+    }
+  }
+  release(saved);
+  return OK;
+}

@@ -1,0 +1,49 @@
+// IEEE half precision ↔ f32, round to nearest even (the storage type of the
+// BitStack factors). Bit manipulation only: exact and engine-independent.
+
+/** f32 → f16 bits, round to nearest even; overflow → ±Inf, NaN kept quiet. */
+@inline export function toHalf(x: f32): u16 {
+  const b = reinterpret<u32>(x);
+  const sign = (b >> 16) & 0x8000;
+  const absb = b & 0x7fffffff;
+  if (absb >= 0x7f800000) return <u16>(sign | (absb > 0x7f800000 ? 0x7e00 : 0x7c00));
+  if (absb >= 0x477ff000) return <u16>(sign | 0x7c00); // ≥ 65520 rounds to Inf
+  if (absb < 0x38800000) {
+    // Subnormal half (or zero): value = m·2^-24.
+    if (absb < 0x33000000) return <u16>sign; // < 2^-25: rounds to ±0
+    const e = absb >> 23;
+    const mant = (absb & 0x7fffff) | 0x800000;
+    const shift = 126 - e; // 14..24: mant·2^(e−150) = q·2^-24
+    const q = mant >> shift;
+    const rem = mant & ((<u32>1 << shift) - 1), half = <u32>1 << (shift - 1);
+    const up = rem > half || (rem == half && (q & 1) != 0) ? 1 : 0;
+    return <u16>(sign | (q + up));
+  }
+  // Normal: rebias the exponent, round the 13 dropped mantissa bits.
+  const base = ((absb - 0x38000000) >> 13);
+  const rem = absb & 0x1fff;
+  const up = rem > 0x1000 || (rem == 0x1000 && (base & 1) != 0) ? 1 : 0;
+  return <u16>(sign | (base + up));
+}
+
+/** f16 bits → f32 (exact). */
+@inline export function fromHalf(h: u32): f32 {
+  const sign = (h & 0x8000) << 16;
+  const e = (h >> 10) & 0x1f, m = h & 0x3ff;
+  if (e == 0) {
+    const v = <f32>m * <f32>5.9604644775390625e-8; // m·2^-24, exact
+    return sign ? -v : v;
+  }
+  if (e == 31) return reinterpret<f32>(sign | 0x7f800000 | (m << 13));
+  return reinterpret<f32>(sign | ((e + 112) << 23) | (m << 13));
+}
+
+/** Converts n f32 values to f16 bits. */
+export function f32ToF16(src: usize, n: i32, dst: usize): void {
+  for (let i = 0; i < n; i++) store<u16>(dst + (<usize>i << 1), toHalf(load<f32>(src + (<usize>i << 2))));
+}
+
+/** Converts n f16 values to f32. */
+export function f16ToF32(src: usize, n: i32, dst: usize): void {
+  for (let i = 0; i < n; i++) store<f32>(dst + (<usize>i << 2), fromHalf(<u32>load<u16>(src + (<usize>i << 1))));
+}

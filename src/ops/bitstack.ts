@@ -1,0 +1,246 @@
+// 1-bit residual stacking (BitStack, arXiv 2410.23918): decomposition into
+// packed sign matrices times rank-k magnitudes, and products run straight from
+// the packed blocks. Blocks live in wasm memory (resident) until `free()`.
+
+import type { Runtime } from '../runtime.js';
+import { BitstackError } from '../errors.js';
+import { dim, f32, intOption } from './validate.js';
+
+/** Progress of a decomposition, reported after every block. */
+export interface DecomposeProgress {
+  block: number;          // blocks done (1…blocks)
+  blocks: number;
+  elapsed: number;        // ms since the start
+  relativeError: number;  // ‖W − W_b‖_F/‖W‖_F after this block (in the scaled space when `scale` is given)
+}
+
+/** Options of {@link decompose}. */
+export interface DecomposeOptions {
+  /** Rank k of each block's magnitude (1…16; the LUT kernel holds 16 ranks a table entry). Default 16. */
+  rank?: number;
+  /** Number of residual blocks. Default 16. */
+  blocks?: number;
+  /** Per-input-column activation scale s (length n): W·diag(s) is decomposed, and undone on use. */
+  scale?: Float32Array;
+  /** SVD of each block's |R|: 'randomized' (default) or 'exact' (full Jacobi; small matrices). */
+  svd?: 'randomized' | 'exact';
+  /**
+   * Power iterations of the randomized SVD. Default 6: errors compound over blocks, and with 6
+   * (and oversample 24) the error after every b stays within 1.01× of exact-SVD BitStack on the
+   * bundled model's matrices (q = 2: 1.09×, q = 4: 1.02×; bench/bitstack.mjs).
+   */
+  powerIters?: number;
+  /** Oversampling of the randomized SVD. Default 24 (ℓ = 40 for k = 16). */
+  oversample?: number;
+  /** Seed of the randomized SVD's sketches (block i uses seed + i). Default 0. */
+  seed?: number;
+  /** Subtract the f16-rounded factors from the residual (default true), or the unrounded f32 ones (the reference). */
+  subtractRounded?: boolean;
+  onProgress?: (p: DecomposeProgress) => void;
+}
+
+interface Block {
+  signs: { ptr: number; size: number };   // ceil(m·n/8) + 1 bytes (one byte of padding for unaligned reads)
+  a16: { ptr: number; size: number };     // m×k f16
+  b16: { ptr: number; size: number };     // k×n f16
+  a32: { ptr: number; size: number };     // m×k f32, decoded once for the LUT kernel
+  b32: { ptr: number; size: number };     // k×n f32
+}
+
+/** A weight matrix as a stack of BitStack blocks; any prefix of b blocks is a valid weight W_b. */
+export class StackedMatrix {
+  readonly rows: number;
+  readonly cols: number;
+  readonly rank: number;
+  /** ‖W − W_b‖_F/‖W‖_F after b = 1…blockCount blocks (scaled space when a scale was given). */
+  readonly relativeErrors: Float64Array;
+  readonly #rt: Runtime;
+  #blocks: Block[];
+  readonly #invScale: Float32Array | null;
+
+  /** @internal Use `bw.decompose()`. */
+  constructor(rt: Runtime, rows: number, cols: number, rank: number, blocks: Block[], errors: Float64Array, invScale: Float32Array | null) {
+    this.#rt = rt;
+    this.rows = rows;
+    this.cols = cols;
+    this.rank = rank;
+    this.#blocks = blocks;
+    this.relativeErrors = errors;
+    this.#invScale = invScale;
+  }
+
+  get blockCount(): number {
+    return this.#blocks.length;
+  }
+
+  #count(b: number | undefined): number {
+    if (!this.#blocks.length && this.rows) throw new BitstackError('ARG', 'this StackedMatrix was freed');
+    return b === undefined ? this.#blocks.length : intOption('b', b, 0, 0, this.#blocks.length);
+  }
+
+  /** Bytes of the first b blocks as stored: m·n/8 of signs + 2·k·(m+n) of f16 factors each. */
+  byteLength(b?: number): number {
+    const count = this.#count(b);
+    return count * (Math.ceil(this.rows * this.cols / 8) + 2 * this.rank * (this.rows + this.cols));
+  }
+
+  /** Dense W_b (m×n) from the first b blocks (default all), scale undone; into `out` if given. */
+  reconstruct(b?: number, out?: Float32Array): Float32Array {
+    const count = this.#count(b);
+    const m = this.rows, n = this.cols, rt = this.#rt;
+    const w = out === undefined ? new Float32Array(m * n) : f32('out', out, m * n, `m×n (${m}×${n})`);
+    rt.scoped(() => {
+      const pw = rt.alloc(4 * m * n);
+      rt.f32(pw, m * n).fill(0);
+      const list = rt.alloc(12 * Math.max(count, 1));
+      const ptrs = new Uint32Array(rt.exports.memory.buffer, list, 3 * count);
+      this.#blocks.slice(0, count).forEach((bl, q) => { ptrs[3 * q] = bl.signs.ptr; ptrs[3 * q + 1] = bl.a16.ptr; ptrs[3 * q + 2] = bl.b16.ptr; });
+      rt.check(rt.exports.bitstack_reconstruct(list, count, m, n, this.rank, pw), 'reconstruct');
+      w.set(rt.f32(pw, m * n));
+    });
+    if (this.#invScale) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) w[i * n + j] *= this.#invScale[j];
+    return w;
+  }
+
+  /** y = W_b·x (x: n, y: m) straight from the packed blocks: W_b is never built. */
+  matvec(x: Float32Array, b?: number): Float32Array {
+    const count = this.#count(b);
+    const m = this.rows, n = this.cols, rt = this.#rt;
+    f32('x', x, n, `n (${n})`);
+    return rt.scoped(() => {
+      const px = rt.copyIn(x);
+      rt.checkFinite('x', x, px);
+      if (this.#invScale) {
+        const v = rt.f32(px, n);
+        for (let j = 0; j < n; j++) v[j] *= this.#invScale[j];
+      }
+      const py = rt.alloc(4 * m);
+      rt.f32(py, m).fill(0);
+      const scratch = rt.alloc(rt.exports.bitstack_lut_scratch(m));
+      for (const bl of this.#blocks.slice(0, count)) {
+        rt.exports.bitstack_lut_gemv(bl.signs.ptr, m, n, bl.a32.ptr, bl.b32.ptr, this.rank, px, py, scratch);
+      }
+      return rt.f32(py, m).slice();
+    });
+  }
+
+  /**
+   * Y = W_b·X for X (n×batch, row-major), Y m×batch: each column through the fused
+   * LUT product (W_b is never built).
+   */
+  matmul(x: Float32Array, batch: number, b?: number): Float32Array {
+    batch = dim('batch', batch);
+    const m = this.rows, n = this.cols;
+    f32('x', x, n * batch, `n×batch (${n}×${batch})`);
+    const y = new Float32Array(m * batch);
+    const col = new Float32Array(n);
+    for (let c = 0; c < batch; c++) {
+      for (let j = 0; j < n; j++) col[j] = x[j * batch + c];
+      const yc = this.matvec(col, b);
+      for (let i = 0; i < m; i++) y[i * batch + c] = yc[i];
+    }
+    return y;
+  }
+
+  /** Gives the blocks' memory back; the matrix is unusable afterwards. */
+  free(): void {
+    for (const bl of this.#blocks) for (const part of [bl.signs, bl.a16, bl.b16, bl.a32, bl.b32]) this.#rt.freeResident(part.ptr, part.size);
+    this.#blocks = [];
+  }
+}
+
+/** Decomposes the m×n weight w (row-major f32) into `blocks` BitStack blocks of rank `rank`. */
+export function decompose(rt: Runtime, w: Float32Array, m: number, n: number, opts: DecomposeOptions = {}): StackedMatrix {
+  m = dim('m', m);
+  n = dim('n', n);
+  const k = intOption('opts.rank', opts.rank, 16, 1, Math.min(16, m, n));
+  const blocks = intOption('opts.blocks', opts.blocks, 16, 1, 1024);
+  const powerIters = intOption('opts.powerIters', opts.powerIters, 6, 0, 1000);
+  const oversample = intOption('opts.oversample', opts.oversample, 24, 0, 1 << 20);
+  const seed = intOption('opts.seed', opts.seed, 0, 0, 2 ** 32 - 1 - blocks);
+  const exact = (opts.svd ?? 'randomized') === 'exact';
+  if (opts.svd !== undefined && opts.svd !== 'exact' && opts.svd !== 'randomized') {
+    throw new BitstackError('ARG', `opts.svd must be 'randomized' or 'exact', got ${String(opts.svd)}`);
+  }
+  if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw new BitstackError('ARG', 'opts.onProgress must be a function');
+  if (16 * m * n > 2 ** 32 - 2 ** 24) throw new BitstackError('TOO_LARGE', `decompose of ${m}×${n} does not fit wasm32 memory`);
+  f32('w', w, m * n, `m×n (${m}×${n})`);
+  let invScale: Float32Array | null = null;
+  if (opts.scale !== undefined) {
+    const s = f32('opts.scale', opts.scale, n, `n (${n})`);
+    if (s.some((v) => !(v > 0) || !Number.isFinite(v))) throw new BitstackError('ARG', 'opts.scale must hold positive finite values');
+    invScale = s.map((v) => 1 / v);
+  }
+  const subtractRounded = opts.subtractRounded ?? true;
+  const start = Date.now();
+  // The residual stays resident across blocks.
+  const residual = rt.allocResident(4 * m * n);
+  const made: Block[] = [];
+  const errors = new Float64Array(blocks);
+  try {
+    const r = rt.f32(residual.ptr, m * n);
+    r.set(w);
+    rt.checkFinite('w', w, residual.ptr);
+    if (opts.scale) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) r[i * n + j] *= opts.scale[j];
+    let total = 0;
+    for (const v of rt.f32(residual.ptr, m * n)) total += v * v;
+    for (let q = 0; q < blocks; q++) {
+      const bl: Block = {
+        signs: rt.allocResident(Math.ceil(m * n / 8) + 1),
+        a16: rt.allocResident(2 * m * k),
+        b16: rt.allocResident(2 * k * n),
+        a32: rt.allocResident(4 * m * k),
+        b32: rt.allocResident(4 * k * n),
+      };
+      made.push(bl);
+      const norm2 = rt.scoped(() => {
+        const out = rt.alloc(16);
+        rt.check(rt.exports.bitstack_block(residual.ptr, m, n, k, exact ? 1 : 0, powerIters, oversample, seed + q,
+          subtractRounded ? 1 : 0, bl.signs.ptr, bl.a16.ptr, bl.b16.ptr, out), 'decompose');
+        return rt.f64(out, 1)[0];
+      });
+      rt.u8(bl.signs.ptr + bl.signs.size - 1, 1)[0] = 0;
+      rt.exports.f16_to_f32(bl.a16.ptr, m * k, bl.a32.ptr);
+      rt.exports.f16_to_f32(bl.b16.ptr, k * n, bl.b32.ptr);
+      errors[q] = total > 0 ? Math.sqrt(norm2 / total) : 0;
+      opts.onProgress?.({ block: q + 1, blocks, elapsed: Date.now() - start, relativeError: errors[q] });
+    }
+  } catch (e) {
+    for (const bl of made) for (const part of [bl.signs, bl.a16, bl.b16, bl.a32, bl.b32]) rt.freeResident(part.ptr, part.size);
+    throw e;
+  } finally {
+    rt.freeResident(residual.ptr, residual.size);
+  }
+  return new StackedMatrix(rt, m, n, k, made, errors, invScale);
+}
+
+/** Packs the signs of x (MSB first, set bit = +1, sign(0) = +1): ceil(length/8) bytes. */
+export function packSigns(rt: Runtime, x: Float32Array): Uint8Array {
+  if (!(x instanceof Float32Array)) throw new BitstackError('ARG', 'x must be a Float32Array');
+  return rt.scoped(() => {
+    const px = rt.copyIn(x), out = rt.alloc(Math.ceil(x.length / 8) || 1);
+    rt.exports.pack_signs(px, x.length, out);
+    return rt.u8(out, Math.ceil(x.length / 8)).slice();
+  });
+}
+
+/** f32 → IEEE half bits (round to nearest even), in wasm. */
+export function toFloat16(rt: Runtime, x: Float32Array): Uint16Array {
+  if (!(x instanceof Float32Array)) throw new BitstackError('ARG', 'x must be a Float32Array');
+  return rt.scoped(() => {
+    const px = rt.copyIn(x), out = rt.alloc(2 * x.length || 2);
+    rt.exports.f32_to_f16(px, x.length, out);
+    return new Uint16Array(rt.exports.memory.buffer, out, x.length).slice();
+  });
+}
+
+/** IEEE half bits → f32, in wasm. */
+export function fromFloat16(rt: Runtime, h: Uint16Array): Float32Array {
+  if (!(h instanceof Uint16Array)) throw new BitstackError('ARG', 'h must be a Uint16Array');
+  return rt.scoped(() => {
+    const ph = rt.alloc(2 * h.length || 2), out = rt.alloc(4 * h.length || 4);
+    new Uint16Array(rt.exports.memory.buffer, ph, h.length).set(h);
+    rt.exports.f16_to_f32(ph, h.length, out);
+    return rt.f32(out, h.length).slice();
+  });
+}

@@ -1,0 +1,173 @@
+// BitStack: sign packing and float16 against JS references, decomposition against
+// a plain-JS implementation of the algorithm, the fused products against
+// reconstruct-then-multiply, and typed errors.
+import { randomF32, rng, assert, expectError } from './util.mjs';
+
+export const cases = [];
+
+/** 2^k exactly (no Math.pow: test inputs must be the same bits in every engine). */
+function pow2(k) {
+  let x = 1;
+  for (let i = 0; i < Math.abs(k); i++) x = k < 0 ? x / 2 : x * 2;
+  return x;
+}
+
+/** JS reference of the packing: row-major, MSB first, set bit = +1, sign(0) = +1. */
+function packSignsJs(x) {
+  const out = new Uint8Array(Math.ceil(x.length / 8));
+  for (let i = 0; i < x.length; i++) if (x[i] >= 0) out[i >> 3] |= 0x80 >> (i & 7);
+  return out;
+}
+
+/** JS reference f32 → f16 bits, round to nearest even (through exact arithmetic on doubles). */
+function toHalfJs(v) {
+  if (Number.isNaN(v)) return 0x7e00;
+  const sign = v < 0 || Object.is(v, -0) ? 0x8000 : 0;
+  const a = Math.abs(v);
+  if (a >= 65520) return sign | 0x7c00;
+  if (a < 2 ** -14) {
+    // Subnormal: multiples of 2^-24, ties to even.
+    const q = a / 2 ** -24, f = Math.floor(q), rem = q - f;
+    return sign | (rem > 0.5 || (rem === 0.5 && f % 2 === 1) ? f + 1 : f);
+  }
+  let e = Math.floor(Math.log2(a));
+  if (2 ** e > a) e--;
+  if (2 ** (e + 1) <= a) e++;
+  const q = a / 2 ** (e - 10), f = Math.floor(q), rem = q - f; // f in [1024, 2048)
+  let mant = rem > 0.5 || (rem === 0.5 && f % 2 === 1) ? f + 1 : f;
+  if (mant === 2048) { mant = 1024; e++; }
+  if (e > 15) return sign | 0x7c00;
+  return sign | ((e + 15) << 10) | (mant - 1024);
+}
+
+cases.push({
+  name: 'bitstack: sign packing is bit-exact (zeros, -0, odd lengths)',
+  run({ bw }) {
+    const outputs = [];
+    for (const len of [1, 7, 8, 9, 64, 1003]) {
+      const x = randomF32(len, len);
+      if (len > 3) { x[1] = 0; x[2] = -0; x[3] = -1e-30; }
+      const got = bw.packSigns(x), want = packSignsJs(x);
+      assert(got.length === want.length && got.every((v, i) => v === want[i]), `packSigns(${len}) differs`);
+      outputs.push(got);
+    }
+    return outputs;
+  },
+});
+
+cases.push({
+  name: 'bitstack: float16 conversion, round to nearest even, every half round-trips',
+  run({ bw }) {
+    const all = Uint16Array.from({ length: 65536 }, (_, i) => i);
+    const f = bw.fromFloat16(all);
+    const back = bw.toFloat16(f);
+    for (let i = 0; i < 65536; i++) {
+      const exp = (i >> 10) & 31;
+      if (exp === 31 && (i & 1023)) { assert(Number.isNaN(f[i]), `NaN ${i}`); continue; }
+      assert(back[i] === i, `half ${i} → ${f[i]} → ${back[i]}`);
+    }
+    const r = rng(5);
+    const x = Float32Array.from({ length: 20000 }, (_, i) => (r() - 0.5) * pow2(Math.floor(i / 500) - 26));
+    x.set([65504, 65519, 65520, 1e10, -pow2(-25), pow2(-25) * 1.5, pow2(-24) * 2.5, 1 + pow2(-11), 1 + 3 * pow2(-11)], 0);
+    const h = bw.toFloat16(x);
+    for (let i = 0; i < x.length; i++) assert(h[i] === toHalfJs(x[i]), `toFloat16(${x[i]}) = ${h[i]}, reference ${toHalfJs(x[i])}`);
+    return [h, f];
+  },
+});
+
+/** Plain-JS BitStack with the library's exact SVD (f64) for the magnitudes: errors after each block. */
+function referenceErrors(bw, w, m, n, k, blocks) {
+  const r = Float64Array.from(w);
+  let total = 0;
+  for (const v of r) total += v * v;
+  const errors = [];
+  for (let q = 0; q < blocks; q++) {
+    const signs = r.map((v) => (v >= 0 ? 1 : -1));
+    const { U, S, Vt } = bw.svd(r.map(Math.abs), m, n);
+    const p = Math.min(m, n);
+    // f16-rounded factors, as the library subtracts them by default.
+    const a = new Float32Array(m * k), b = new Float32Array(k * n);
+    for (let c = 0; c < k; c++) {
+      const root = Math.sqrt(S[c]);
+      for (let i = 0; i < m; i++) a[i * k + c] = U[i * p + c] * root;
+      for (let j = 0; j < n; j++) b[c * n + j] = Vt[c * n + j] * root;
+    }
+    const ar = bw.fromFloat16(bw.toFloat16(a)), br = bw.fromFloat16(bw.toFloat16(b));
+    let e = 0;
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let c = 0; c < k; c++) s += ar[i * k + c] * br[c * n + j];
+      r[i * n + j] -= signs[i * n + j] * s;
+      e += r[i * n + j] ** 2;
+    }
+    errors.push(Math.sqrt(e / total));
+  }
+  return errors;
+}
+
+cases.push({
+  name: 'bitstack: decomposition follows the algorithm; error decreases; fused products match',
+  run({ bw }) {
+    const m = 40, n = 48, k = 4, blocks = 6;
+    // A matrix with a decaying spectrum plus noise, like trained weights.
+    const noise = randomF32(m * n, 9);
+    const w = bw.matmul(randomF32(m * 8, 1), randomF32(8 * n, 2), m, 8, n).map((v, i) => v + 0.05 * noise[i]);
+    const ref = referenceErrors(bw, w, m, n, k, blocks);
+    const seen = [];
+    const sm = bw.decompose(w, m, n, { rank: k, blocks, svd: 'exact', onProgress: (p) => seen.push(p.block) });
+    assert(sm.rows === m && sm.cols === n && sm.rank === k && sm.blockCount === blocks, 'shape fields');
+    assert(seen.join() === '1,2,3,4,5,6', `progress after every block (${seen})`);
+    for (let b = 0; b < blocks; b++) {
+      assert(Math.abs(sm.relativeErrors[b] - ref[b]) <= 1e-3 + 0.01 * ref[b], `block ${b + 1}: error ${sm.relativeErrors[b]}, reference ${ref[b]}`);
+      if (b > 0) assert(sm.relativeErrors[b] < sm.relativeErrors[b - 1], 'error decreases block by block');
+    }
+    assert(sm.byteLength(2) === 2 * (Math.ceil(m * n / 8) + 2 * k * (m + n)), 'byteLength');
+    const x = randomF32(n, 3), X = randomF32(n * 3, 4);
+    const outputs = [];
+    for (let b = 1; b <= blocks; b++) {
+      const wb = sm.reconstruct(b);
+      // The reconstruction's error is the one decompose reported (same factors, same signs).
+      let e = 0, t = 0;
+      for (let i = 0; i < m * n; i++) { e += (w[i] - wb[i]) ** 2; t += w[i] ** 2; }
+      assert(Math.abs(Math.sqrt(e / t) - sm.relativeErrors[b - 1]) <= 1e-4, `reconstruct(${b}) error`);
+      const y = sm.matvec(x, b), dense = bw.matmul(wb, x, m, n, 1);
+      const Y = sm.matmul(X, 3, b), denseY = bw.matmul(wb, X, m, n, 3);
+      let scale = 0;
+      for (const v of wb) scale = Math.max(scale, Math.abs(v));
+      const tol = 64 * n * 2 ** -24 * scale * b;
+      for (let i = 0; i < m; i++) assert(Math.abs(y[i] - dense[i]) <= tol, `matvec(b=${b})[${i}]: ${y[i]} vs ${dense[i]}`);
+      for (let i = 0; i < m * 3; i++) assert(Math.abs(Y[i] - denseY[i]) <= tol, `matmul(b=${b})[${i}]`);
+      outputs.push(wb, y);
+    }
+    sm.free();
+    return outputs;
+  },
+});
+
+cases.push({
+  name: 'bitstack: activation scale, rows not a multiple of 8 bits, typed errors',
+  async run({ bw }) {
+    const m = 9, n = 13, k = 3;
+    const w = randomF32(m * n, 7);
+    const scale = Float32Array.from({ length: n }, (_, j) => 0.5 + (j % 4));
+    const sm = bw.decompose(w, m, n, { rank: k, blocks: 4, scale });
+    const wb = sm.reconstruct();
+    const x = randomF32(n, 8);
+    const y = sm.matvec(x), dense = bw.matmul(wb, x, m, n, 1);
+    for (let i = 0; i < m; i++) assert(Math.abs(y[i] - dense[i]) <= 1e-4, `scaled matvec[${i}]: ${y[i]} vs ${dense[i]}`);
+    let e = 0, t = 0;
+    for (let i = 0; i < m * n; i++) { e += (w[i] - wb[i]) ** 2; t += w[i] ** 2; }
+    assert(Math.sqrt(e / t) < 0.9, 'four blocks approximate the weight');
+    await expectError(() => sm.matvec(new Float32Array(n + 1)), 'SHAPE');
+    await expectError(() => sm.reconstruct(5), 'ARG');
+    await expectError(() => bw.decompose(w, m, n, { rank: 17 }), 'ARG');
+    await expectError(() => bw.decompose(w, m, n, { blocks: 0 }), 'ARG');
+    await expectError(() => bw.decompose(w, m, n, { scale: new Float32Array(n) }), 'ARG');
+    await expectError(() => bw.decompose(w, m, n, { svd: 'lanczos' }), 'ARG');
+    const nan = w.slice(); nan[4] = NaN;
+    await expectError(() => bw.decompose(nan, m, n), 'NON_FINITE');
+    sm.free();
+    await expectError(() => sm.matvec(x), 'ARG');
+    return [wb, y];
+  },
+});
