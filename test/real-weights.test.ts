@@ -67,4 +67,24 @@ describe('real trained weights', () => {
       }
     });
   }
+
+  it('BitStack on a trained 512×512 matrix: error curve, and randomized within 1.01× of exact-SVD BitStack', async () => {
+    const bw = await init();
+    const [w] = await loadRealWeights((name, shape) => shape.length === 2 && /tanh_layer_0\/weights/.test(name));
+    const [m, n] = w.shape;
+    const exact = bw.decompose(w.data, m, n, { svd: 'exact' });
+    const fast = bw.decompose(w.data, m, n);
+    const e = exact.relativeErrors, f = fast.relativeErrors;
+    console.log(`BitStack 512×512 errors after 1/4/16 blocks: exact ${e[0].toFixed(3)}/${e[3].toFixed(3)}/${e[15].toFixed(3)}, default ${f[0].toFixed(3)}/${f[3].toFixed(3)}/${f[15].toFixed(3)}`);
+    expect(e[0]).toBeGreaterThan(0.5);
+    expect(e[0]).toBeLessThan(0.65);
+    expect(e[3]).toBeLessThan(0.2);
+    expect(e[15]).toBeLessThan(0.04);
+    for (let b = 0; b < 16; b++) {
+      expect(f[b] / e[b]).toBeLessThanOrEqual(1.01);
+      if (b) expect(f[b]).toBeLessThan(f[b - 1]);
+    }
+    exact.free();
+    fast.free();
+  });
 });

@@ -35,7 +35,9 @@ export function bitstackBlock(
   const a = alloc(<usize>m * <usize>k << 2), b = alloc(<usize>k * <usize>n << 2);
   if (mag == 0 || s == 0 || u == 0 || vt == 0 || a == 0 || b == 0) { release(saved); return OUT_OF_MEMORY; }
   packSigns(r, count, signs);
-  for (let i = 0; i < count; i++) store<f32>(mag + (<usize>i << 2), Mathf.abs(load<f32>(r + (<usize>i << 2))));
+  let i = 0;
+  for (; i + 4 <= count; i += 4) v128.store(mag + (<usize>i << 2), f32x4.abs(v128.load(r + (<usize>i << 2))));
+  for (; i < count; i++) store<f32>(mag + (<usize>i << 2), Mathf.abs(load<f32>(r + (<usize>i << 2))));
   const sweeps = exact
     ? svd<f32>(mag, m, n, true, s, u, vt, 30)
     : randomizedSvd<f32>(mag, m, n, k, oversample, powerIters, <u64>seed, true, s, u, vt, 30);
@@ -59,10 +61,23 @@ export function bitstackBlock(
   }
   // R ← R − S ⊙ (A·B), reusing mag for A·B.
   if (gemm(a, b, mag, m, k, n, false, false, 0) != 0) { release(saved); return OUT_OF_MEMORY; }
-  let norm2 = 0.0;
-  for (let i = 0; i < count; i++) {
+  // The signs are those of R itself (sign(0) = +1): R − S⊙AB = R ≥ 0 ? R − AB : R + AB.
+  let acc = f64x2.splat(0);
+  const zero = f32x4.splat(0);
+  i = 0;
+  for (; i + 4 <= count; i += 4) {
     const o = <usize>i << 2;
-    const v = load<f32>(r + o) - signAt(signs, i) * load<f32>(mag + o);
+    const rv = v128.load(r + o), ab = v128.load(mag + o);
+    const v = v128.bitselect(f32x4.sub(rv, ab), f32x4.add(rv, ab), f32x4.ge(rv, zero));
+    v128.store(r + o, v);
+    const lo = f64x2.promote_low_f32x4(v), hi = f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+    acc = f64x2.add(acc, f64x2.add(f64x2.mul(lo, lo), f64x2.mul(hi, hi)));
+  }
+  let norm2 = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+  for (; i < count; i++) {
+    const o = <usize>i << 2;
+    const rv = load<f32>(r + o), ab = load<f32>(mag + o);
+    const v = rv >= 0 ? rv - ab : rv + ab;
     store<f32>(r + o, v);
     norm2 += <f64>v * <f64>v;
   }

@@ -76,6 +76,8 @@ export function lutGemv(signs: usize, m: i32, n: i32, a: usize, b: usize, k: i32
   const tables = scratch, z = tables + <usize>GROUPS * TABLE, acc = z + 8 * ENTRY;
   memory.fill(acc, 0, <usize>m * ENTRY);
   const rowBits = <i64>n;
+  const aligned = (n & 7) == 0;
+  const rowBytes = <usize>(n >> 3);
   for (let g0 = 0; g0 < groups; g0 += GROUPS) {
     const g1 = min(groups, g0 + GROUPS);
     buildTables(b, k, n, x, g0, g1, tables, z);
@@ -84,15 +86,29 @@ export function lutGemv(signs: usize, m: i32, n: i32, a: usize, b: usize, k: i32
       const pa = acc + <usize>i * ENTRY, pb = pa + ENTRY;
       let a0 = v128.load(pa), a1 = v128.load(pa, 16), a2 = v128.load(pa, 32), a3 = v128.load(pa, 48);
       let b0 = v128.load(pb), b1 = v128.load(pb, 16), b2 = v128.load(pb, 32), b3 = v128.load(pb, 48);
-      const bitA = <i64>i * rowBits, bitB = bitA + rowBits;
-      for (let g = g0; g < g1; g++) {
-        const t = tables + <usize>(g - g0) * TABLE;
-        const ea = t + <usize>bitsAt(signs, bitA + 8 * <i64>g) * ENTRY;
-        const eb = t + <usize>bitsAt(signs, bitB + 8 * <i64>g) * ENTRY;
-        a0 = f32x4.add(a0, v128.load(ea)); a1 = f32x4.add(a1, v128.load(ea, 16));
-        a2 = f32x4.add(a2, v128.load(ea, 32)); a3 = f32x4.add(a3, v128.load(ea, 48));
-        b0 = f32x4.add(b0, v128.load(eb)); b1 = f32x4.add(b1, v128.load(eb, 16));
-        b2 = f32x4.add(b2, v128.load(eb, 32)); b3 = f32x4.add(b3, v128.load(eb, 48));
+      if (aligned) {
+        // Rows start on a byte: one byte load per group and row.
+        let sa = signs + <usize>i * rowBytes + <usize>g0, sb = sa + rowBytes;
+        let t = tables;
+        for (let g = g0; g < g1; g++) {
+          const ea = t + (<usize>load<u8>(sa) << 6), eb = t + (<usize>load<u8>(sb) << 6);
+          a0 = f32x4.add(a0, v128.load(ea)); a1 = f32x4.add(a1, v128.load(ea, 16));
+          a2 = f32x4.add(a2, v128.load(ea, 32)); a3 = f32x4.add(a3, v128.load(ea, 48));
+          b0 = f32x4.add(b0, v128.load(eb)); b1 = f32x4.add(b1, v128.load(eb, 16));
+          b2 = f32x4.add(b2, v128.load(eb, 32)); b3 = f32x4.add(b3, v128.load(eb, 48));
+          sa++; sb++; t += TABLE;
+        }
+      } else {
+        const bitA = <i64>i * rowBits, bitB = bitA + rowBits;
+        for (let g = g0; g < g1; g++) {
+          const t = tables + <usize>(g - g0) * TABLE;
+          const ea = t + <usize>bitsAt(signs, bitA + 8 * <i64>g) * ENTRY;
+          const eb = t + <usize>bitsAt(signs, bitB + 8 * <i64>g) * ENTRY;
+          a0 = f32x4.add(a0, v128.load(ea)); a1 = f32x4.add(a1, v128.load(ea, 16));
+          a2 = f32x4.add(a2, v128.load(ea, 32)); a3 = f32x4.add(a3, v128.load(ea, 48));
+          b0 = f32x4.add(b0, v128.load(eb)); b1 = f32x4.add(b1, v128.load(eb, 16));
+          b2 = f32x4.add(b2, v128.load(eb, 32)); b3 = f32x4.add(b3, v128.load(eb, 48));
+        }
       }
       v128.store(pa, a0); v128.store(pa, a1, 16); v128.store(pa, a2, 32); v128.store(pa, a3, 48);
       v128.store(pb, b0); v128.store(pb, b1, 16); v128.store(pb, b2, 32); v128.store(pb, b3, 48);

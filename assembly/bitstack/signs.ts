@@ -3,18 +3,23 @@
 // significant bit, a set bit meaning +1 (sign(0) := +1). m·n/8 bytes (the last
 // byte zero-padded when m·n is not a multiple of 8).
 
+/** Reverses the 8 low bits of b. */
+@inline function reverse8(b: u32): u32 {
+  b = ((b & 0xf0) >> 4) | ((b & 0x0f) << 4);
+  b = ((b & 0xcc) >> 2) | ((b & 0x33) << 2);
+  return ((b & 0xaa) >> 1) | ((b & 0x55) << 1);
+}
+
 /** Packs the signs of x (f32, count values) into ceil(count/8) bytes. */
 export function packSigns(x: usize, count: i32, dst: usize): void {
   const full = count >> 3;
+  const zero = f32x4.splat(0);
   for (let b = 0; b < full; b++) {
     const p = x + (<usize>b << 5);
-    // Sign bits of 8 floats: bit 31 set means negative (−0 counts as +1 below).
-    let byte: u32 = 0;
-    for (let j = 0; j < 8; j++) {
-      const v = load<f32>(p + (<usize>j << 2));
-      byte |= (v >= 0 ? 1 : 0) << (7 - j);
-    }
-    store<u8>(dst + <usize>b, <u8>byte);
+    // x ≥ 0 per lane (so −0 → +1); bitmask puts element j at bit j; the byte wants it at bit 7−j.
+    const lo = i32x4.bitmask(f32x4.ge(v128.load(p), zero));
+    const hi = i32x4.bitmask(f32x4.ge(v128.load(p, 16), zero));
+    store<u8>(dst + <usize>b, <u8>reverse8(lo | (hi << 4)));
   }
   if (count & 7) {
     let byte: u32 = 0;

