@@ -199,7 +199,7 @@ export function decompose(rt: Runtime, w: Float32Array, m: number, n: number, op
           subtractRounded ? 1 : 0, bl.signs.ptr, bl.a16.ptr, bl.b16.ptr, out), 'decompose');
         return rt.f64(out, 1)[0];
       });
-      rt.u8(bl.signs.ptr + bl.signs.size - 1, 1)[0] = 0;
+      rt.u8(bl.signs.ptr + Math.ceil(m * n / 8), 1)[0] = 0; // the padding byte unaligned reads may touch
       rt.exports.f16_to_f32(bl.a16.ptr, m * k, bl.a32.ptr);
       rt.exports.f16_to_f32(bl.b16.ptr, k * n, bl.b32.ptr);
       errors[q] = total > 0 ? Math.sqrt(norm2 / total) : 0;
