@@ -7,6 +7,7 @@ import { Runtime } from './runtime.js';
 import { matmul, type MatmulOptions } from './ops/matmul.js';
 import { svd, type SvdOptions, type SvdResult } from './ops/svd.js';
 import { decompose, packSigns, toFloat16, fromFloat16, type DecomposeOptions, type StackedMatrix } from './ops/bitstack.js';
+import { stack, readStack, type Stack, type StackOptions, type StackOrder } from './ops/stack.js';
 import { dctBasis, dctSelect, backProject, svdProject, type DctSelectOptions, type Projection } from './ops/dct.js';
 import { WasmMatrix } from './matrix.js';
 import { dim, f32, type F32Operand } from './ops/validate.js';
@@ -15,7 +16,9 @@ export { BitstackError, type BitstackErrorCode } from './errors.js';
 export type { MatmulOptions } from './ops/matmul.js';
 export type { SvdOptions, SvdResult } from './ops/svd.js';
 export type { DctSelectOptions, Projection } from './ops/dct.js';
-export { StackedMatrix, type DecomposeOptions, type DecomposeProgress } from './ops/bitstack.js';
+export { StackedMatrix, type DecomposeOptions, type DecomposeProgress, type BlockData } from './ops/bitstack.js';
+export { Stack, type StackOptions, type StackOrder } from './ops/stack.js';
+export { readSafetensors, writeSafetensors, type SafetensorsFile, type SafetensorsEntry, type SafetensorsDtype } from './formats/safetensors.js';
 export { WasmMatrix } from './matrix.js';
 export { readTfjsModel, type TfjsTensor } from './formats/tfjs.js';
 export type { F32Operand } from './ops/validate.js';
@@ -220,6 +223,16 @@ export class Bitstack {
    */
   decompose(w: Float32Array, m: number, n: number, opts?: DecomposeOptions): StackedMatrix {
     return decompose(this.#rt, w, m, n, opts);
+  }
+
+  /** Orders the blocks of several matrices into one stack (for budgets and files). */
+  stack(matrices: Record<string, StackedMatrix>, opts?: StackOptions): Stack {
+    return stack(this.#rt, matrices, opts);
+  }
+
+  /** Reads a stack from a safetensors file (ours, or the reference's naming). */
+  readStack(bytes: Uint8Array, opts?: { order?: StackOrder }): Stack {
+    return readStack(this.#rt, bytes, opts);
   }
 
   /** Packs signs as BitStack stores them: row-major, MSB first, set bit = +1, sign(0) = +1. */

@@ -10,5 +10,6 @@ import { cases as svd } from './cases/svd.mjs';
 import { cases as tfjs } from './cases/tfjs.mjs';
 import { cases as dct } from './cases/dct.mjs';
 import { cases as bitstack } from './cases/bitstack.mjs';
+import { cases as stack } from './cases/stack.mjs';
 
-export const cases = [...matmul, ...svd, ...dct, ...bitstack, ...tfjs];
+export const cases = [...matmul, ...svd, ...dct, ...bitstack, ...stack, ...tfjs];

@@ -47,20 +47,51 @@ interface Block {
   b32: { ptr: number; size: number };     // k×n f32
 }
 
+/** The packed parts of one block, as stored in files. */
+export interface BlockData {
+  signs: Uint8Array;   // ceil(m·n/8) bytes
+  a: Uint16Array;      // m×k float16 bits
+  b: Uint16Array;      // k×n float16 bits
+}
+
+function allocBlock(rt: Runtime, m: number, n: number, k: number): Block {
+  return {
+    signs: rt.allocResident(Math.ceil(m * n / 8) + 1),
+    a16: rt.allocResident(2 * m * k),
+    b16: rt.allocResident(2 * k * n),
+    a32: rt.allocResident(4 * m * k),
+    b32: rt.allocResident(4 * k * n),
+  };
+}
+
+function freeBlock(rt: Runtime, bl: Block): void {
+  for (const part of [bl.signs, bl.a16, bl.b16, bl.a32, bl.b32]) rt.freeResident(part.ptr, part.size);
+}
+
+/** After the packed parts are in place: the padding byte, and A and B decoded to f32 for the LUT kernel. */
+function finishBlock(rt: Runtime, bl: Block, m: number, n: number, k: number): void {
+  rt.u8(bl.signs.ptr + Math.ceil(m * n / 8), 1)[0] = 0; // the padding byte unaligned reads may touch
+  rt.exports.f16_to_f32(bl.a16.ptr, m * k, bl.a32.ptr);
+  rt.exports.f16_to_f32(bl.b16.ptr, k * n, bl.b32.ptr);
+}
+
 /** A weight matrix as a stack of BitStack blocks; any prefix of b blocks is a valid weight W_b. */
 export class StackedMatrix {
   readonly rows: number;
   readonly cols: number;
   readonly rank: number;
-  /** ‖W − W_b‖_F/‖W‖_F after b = 1…blockCount blocks (scaled space when a scale was given). */
+  /** ‖W − W_b‖_F/‖W‖_F after b = 1…blockCount blocks (scaled space when a scale was given); NaN when unknown (read from a file without them). */
   readonly relativeErrors: Float64Array;
+  /** ‖W·diag(s)‖_F of the decomposed matrix (NaN when unknown). */
+  readonly norm: number;
   readonly #rt: Runtime;
   #blocks: Block[];
   readonly #invScale: Float32Array | null;
 
   /** @internal Use `bw.decompose()`. */
-  constructor(rt: Runtime, rows: number, cols: number, rank: number, blocks: Block[], errors: Float64Array, invScale: Float32Array | null) {
+  constructor(rt: Runtime, rows: number, cols: number, rank: number, blocks: Block[], errors: Float64Array, invScale: Float32Array | null, norm: number) {
     this.#rt = rt;
+    this.norm = norm;
     this.rows = rows;
     this.cols = cols;
     this.rank = rank;
@@ -71,6 +102,49 @@ export class StackedMatrix {
 
   get blockCount(): number {
     return this.#blocks.length;
+  }
+
+  /** The per-column scale s given to decompose (null when none). */
+  get scale(): Float32Array | null {
+    return this.#invScale ? this.#invScale.map((v) => 1 / v) : null;
+  }
+
+  /** Bytes of one block as stored. */
+  get blockBytes(): number {
+    return Math.ceil(this.rows * this.cols / 8) + 2 * this.rank * (this.rows + this.cols);
+  }
+
+  /** Copies of block i's packed parts (signs, A and B as float16 bits). */
+  blockData(i: number): BlockData {
+    intOption('i', i, 0, 0, this.#blocks.length - 1);
+    const bl = this.#blocks[i], m = this.rows, n = this.cols, k = this.rank, rt = this.#rt;
+    return {
+      signs: rt.u8(bl.signs.ptr, Math.ceil(m * n / 8)).slice(),
+      a: new Uint16Array(rt.exports.memory.buffer, bl.a16.ptr, m * k).slice(),
+      b: new Uint16Array(rt.exports.memory.buffer, bl.b16.ptr, k * n).slice(),
+    };
+  }
+
+  /** @internal A StackedMatrix from stored blocks (a file). */
+  static fromBlocks(
+    rt: Runtime, rows: number, cols: number, rank: number, data: BlockData[],
+    errors: Float64Array, scale: Float32Array | null, norm: number,
+  ): StackedMatrix {
+    const made: Block[] = [];
+    try {
+      for (const d of data) {
+        const bl = allocBlock(rt, rows, cols, rank);
+        made.push(bl);
+        rt.u8(bl.signs.ptr, d.signs.length).set(d.signs);
+        new Uint16Array(rt.exports.memory.buffer, bl.a16.ptr, d.a.length).set(d.a);
+        new Uint16Array(rt.exports.memory.buffer, bl.b16.ptr, d.b.length).set(d.b);
+        finishBlock(rt, bl, rows, cols, rank);
+      }
+    } catch (e) {
+      for (const bl of made) freeBlock(rt, bl);
+      throw e;
+    }
+    return new StackedMatrix(rt, rows, cols, rank, made, errors, scale ? scale.map((v) => 1 / v) : null, norm);
   }
 
   #count(b: number | undefined): number {
@@ -144,7 +218,7 @@ export class StackedMatrix {
 
   /** Gives the blocks' memory back; the matrix is unusable afterwards. */
   free(): void {
-    for (const bl of this.#blocks) for (const part of [bl.signs, bl.a16, bl.b16, bl.a32, bl.b32]) this.#rt.freeResident(part.ptr, part.size);
+    for (const bl of this.#blocks) freeBlock(this.#rt, bl);
     this.#blocks = [];
   }
 }
@@ -177,21 +251,15 @@ export function decompose(rt: Runtime, w: Float32Array, m: number, n: number, op
   const residual = rt.allocResident(4 * m * n);
   const made: Block[] = [];
   const errors = new Float64Array(blocks);
+  let total = 0;
   try {
     const r = rt.f32(residual.ptr, m * n);
     r.set(w);
     rt.checkFinite('w', w, residual.ptr);
     if (opts.scale) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) r[i * n + j] *= opts.scale[j];
-    let total = 0;
     for (const v of rt.f32(residual.ptr, m * n)) total += v * v;
     for (let q = 0; q < blocks; q++) {
-      const bl: Block = {
-        signs: rt.allocResident(Math.ceil(m * n / 8) + 1),
-        a16: rt.allocResident(2 * m * k),
-        b16: rt.allocResident(2 * k * n),
-        a32: rt.allocResident(4 * m * k),
-        b32: rt.allocResident(4 * k * n),
-      };
+      const bl = allocBlock(rt, m, n, k);
       made.push(bl);
       const norm2 = rt.scoped(() => {
         const out = rt.alloc(16);
@@ -199,19 +267,17 @@ export function decompose(rt: Runtime, w: Float32Array, m: number, n: number, op
           subtractRounded ? 1 : 0, bl.signs.ptr, bl.a16.ptr, bl.b16.ptr, out), 'decompose');
         return rt.f64(out, 1)[0];
       });
-      rt.u8(bl.signs.ptr + Math.ceil(m * n / 8), 1)[0] = 0; // the padding byte unaligned reads may touch
-      rt.exports.f16_to_f32(bl.a16.ptr, m * k, bl.a32.ptr);
-      rt.exports.f16_to_f32(bl.b16.ptr, k * n, bl.b32.ptr);
+      finishBlock(rt, bl, m, n, k);
       errors[q] = total > 0 ? Math.sqrt(norm2 / total) : 0;
       opts.onProgress?.({ block: q + 1, blocks, elapsed: Date.now() - start, relativeError: errors[q] });
     }
   } catch (e) {
-    for (const bl of made) for (const part of [bl.signs, bl.a16, bl.b16, bl.a32, bl.b32]) rt.freeResident(part.ptr, part.size);
+    for (const bl of made) freeBlock(rt, bl);
     throw e;
   } finally {
     rt.freeResident(residual.ptr, residual.size);
   }
-  return new StackedMatrix(rt, m, n, k, made, errors, invScale);
+  return new StackedMatrix(rt, m, n, k, made, errors, invScale, Math.sqrt(total));
 }
 
 /** Packs the signs of x (MSB first, set bit = +1, sign(0) = +1): ceil(length/8) bytes. */

@@ -1,0 +1,112 @@
+// safetensors: an 8-byte little-endian header length N, N bytes of JSON
+// ({ name: { dtype, shape, data_offsets: [begin, end] }, "__metadata__": { … } }),
+// then the tensor data (offsets relative to its start). Bytes in, bytes out:
+// usable in every runtime. Everything read is validated; a bad file is a FORMAT
+// error, never a crash or an unbounded allocation.
+
+import { BitstackError } from '../errors.js';
+
+export type SafetensorsDtype = 'U8' | 'F16' | 'BF16' | 'F32';
+const SIZES: Record<SafetensorsDtype, number> = { U8: 1, F16: 2, BF16: 2, F32: 4 };
+/** Largest header accepted (the format's own reference implementation uses 100 MB). */
+const MAX_HEADER = 100_000_000;
+
+export interface SafetensorsEntry {
+  name: string;
+  dtype: SafetensorsDtype;
+  shape: number[];
+  /** Byte range of the data, relative to the start of the data section. */
+  begin: number;
+  end: number;
+}
+
+export interface SafetensorsFile {
+  metadata: Record<string, string>;
+  /** Entries in data order. */
+  tensors: SafetensorsEntry[];
+  /** The data section (a view into the file's bytes). */
+  data: Uint8Array;
+}
+
+const fail = (message: string): never => {
+  throw new BitstackError('FORMAT', `safetensors: ${message}`);
+};
+
+/** Parses and validates a whole safetensors file held in memory. */
+export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
+  if (!(bytes instanceof Uint8Array)) throw new BitstackError('ARG', 'safetensors bytes must be a Uint8Array');
+  if (bytes.length < 8) fail(`file of ${bytes.length} bytes has no header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = Number(view.getBigUint64(0, true));
+  if (n > MAX_HEADER) fail(`header length ${n} exceeds ${MAX_HEADER}`);
+  if (8 + n > bytes.length) fail(`header length ${n} runs past the end of a ${bytes.length}-byte file`);
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+  } catch (e) {
+    return fail(`header is not valid UTF-8 JSON (${(e as Error).message})`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header is not a JSON object');
+  const data = bytes.subarray(8 + n);
+  const metadata: Record<string, string> = {};
+  const tensors: SafetensorsEntry[] = [];
+  for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('__metadata__ is not an object');
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        if (typeof v !== 'string') fail(`metadata ${k} is not a string`);
+        metadata[k] = v as string;
+      }
+      continue;
+    }
+    const t = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (typeof t !== 'object' || t === null) fail(`${name}: not an object`);
+    if (typeof t.dtype !== 'string' || !(t.dtype in SIZES)) fail(`${name}: unsupported dtype ${JSON.stringify(t.dtype)}`);
+    if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`${name}: bad shape`);
+    const off = t.data_offsets;
+    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`${name}: bad data_offsets`);
+    const [begin, end] = off as number[];
+    const dtype = t.dtype as SafetensorsDtype;
+    const count = (t.shape as number[]).reduce((p, d) => p * d, 1);
+    if (begin > end || end > data.length) fail(`${name}: byte range ${begin}..${end} outside the ${data.length}-byte data section`);
+    if (end - begin !== count * SIZES[dtype]) fail(`${name}: ${end - begin} bytes for shape [${t.shape}] of ${dtype}`);
+    tensors.push({ name, dtype, shape: (t.shape as number[]).slice(), begin, end });
+  }
+  tensors.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  for (let i = 1; i < tensors.length; i++) {
+    if (tensors[i].begin < tensors[i - 1].end) fail(`${tensors[i - 1].name} and ${tensors[i].name} overlap`);
+  }
+  return { metadata, tensors, data };
+}
+
+/** Bytes of one tensor's data. */
+export function tensorBytes(file: SafetensorsFile, entry: SafetensorsEntry): Uint8Array {
+  return file.data.subarray(entry.begin, entry.end);
+}
+
+/** Writes a safetensors file; tensors' data are laid out in the order given. */
+export function writeSafetensors(
+  tensors: { name: string; dtype: SafetensorsDtype; shape: number[]; bytes: Uint8Array }[],
+  metadata: Record<string, string> = {},
+): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const t of tensors) {
+    const count = t.shape.reduce((p, d) => p * d, 1);
+    if (t.bytes.length !== count * SIZES[t.dtype]) throw new BitstackError('ARG', `${t.name}: ${t.bytes.length} bytes for shape [${t.shape}] of ${t.dtype}`);
+    if (t.name in header) throw new BitstackError('ARG', `duplicate tensor name ${t.name}`);
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.bytes.length] };
+    offset += t.bytes.length;
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  // Pad the header with spaces to 8 bytes, so the data section is aligned.
+  const padded = Math.ceil(json.length / 8) * 8;
+  const out = new Uint8Array(8 + padded + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + padded);
+  let at = 8 + padded;
+  for (const t of tensors) { out.set(t.bytes, at); at += t.bytes.length; }
+  return out;
+}

@@ -1,0 +1,193 @@
+// Stacks: orders, budgets, the safetensors file (round trip, stack-order layout,
+// the reference's naming) and corrupt files.
+import { randomF32, rng, assert, expectError } from './util.mjs';
+
+export const cases = [];
+
+function makeMatrices(bw) {
+  const shapes = { 'layer.0.q': [24, 16], 'layer.0.up': [16, 40], 'layer.1.q': [24, 16] };
+  const mats = {};
+  let seed = 1;
+  for (const [name, [m, n]] of Object.entries(shapes)) {
+    // Different spectra, so the per-byte gains differ between matrices.
+    const w = bw.matmul(randomF32(m * 6, seed++), randomF32(6 * n, seed++), m, 6, n).map((v, i) => v * (1 + seed / 10) + 0.1 * ((i * 7919) % 13 - 6));
+    mats[name] = bw.decompose(w, m, n, { rank: 3, blocks: 4, seed });
+  }
+  return mats;
+}
+
+function checkPrefixOrder(order, mats) {
+  const next = Object.fromEntries(Object.keys(mats).map((n) => [n, 0]));
+  for (const [name, i] of order) { assert(next[name] === i, `order: ${name} block ${i} out of sequence`); next[name]++; }
+  for (const [n, sm] of Object.entries(mats)) assert(next[n] === sm.blockCount, `order misses blocks of ${n}`);
+}
+
+cases.push({
+  name: 'stack: data-free order by gain per byte, level by level, budgets',
+  async run({ bw }) {
+    const mats = makeMatrices(bw);
+    const st = bw.stack(mats);
+    checkPrefixOrder(st.order, mats);
+    // The first entry is the block 0 with the largest ‖ΔW‖² per byte.
+    const gain0 = (sm) => sm.norm ** 2 * (1 - sm.relativeErrors[0] ** 2) / sm.blockBytes;
+    const best = Object.entries(mats).sort((a, b) => gain0(b[1]) - gain0(a[1]))[0][0];
+    assert(st.order[0][0] === best && st.order[0][1] === 0, `first entry ${st.order[0]}, expected ${best}`);
+    // Budgets: nothing, everything, and the longest prefix that fits.
+    const zero = st.selectForBudget(0);
+    assert(Object.values(zero).every((c) => c === 0), 'budget 0 loads nothing');
+    const all = st.selectForBudget(st.byteLength());
+    for (const [n, sm] of Object.entries(mats)) assert(all[n] === sm.blockCount, 'the whole stack fits its own size');
+    for (let j = 1; j < st.order.length; j++) {
+      const counts = st.selectForBudget(st.byteLength(j) + st.matrices[st.order[j][0]].blockBytes - 1);
+      const want = {};
+      for (const [n] of st.order.slice(0, j)) want[n] = (want[n] ?? 0) + 1;
+      for (const n of Object.keys(mats)) assert((counts[n] ?? 0) === (want[n] ?? 0), `budget after ${j} entries: ${n} ${counts[n]} vs ${want[n] ?? 0}`);
+    }
+    // Level by level: no two matrices ever differ by more than one block.
+    const lvl = bw.stack(mats, { levelByLevel: true });
+    checkPrefixOrder(lvl.order, mats);
+    const seen = Object.fromEntries(Object.keys(mats).map((n) => [n, 0]));
+    for (const [n] of lvl.order) {
+      seen[n]++;
+      const v = Object.values(seen);
+      assert(Math.max(...v) - Math.min(...v) <= 1, 'level-by-level order');
+    }
+    // Importance moves a matrix forward.
+    const heavy = bw.stack(mats, { importance: { 'layer.1.q': 1e6 } });
+    assert(heavy.order[0][0] === 'layer.1.q', 'importance weights the gains');
+    // External orders are checked.
+    const ext = [...st.order].reverse();
+    await expectError(() => bw.stack(mats, { order: ext }), 'ARG');
+    await expectError(() => bw.stack(mats, { order: [['nope', 0]] }), 'ARG');
+    await expectError(() => st.selectForBudget(-1), 'ARG');
+    const custom = bw.stack(mats, { order: lvl.order });
+    assert(custom.order.map((e) => e.join()).join() === lvl.order.map((e) => e.join()).join(), 'an external order is kept');
+    for (const sm of Object.values(mats)) sm.free();
+    return [Int32Array.from(st.order.map(([n, i]) => Object.keys(mats).indexOf(n) * 100 + i))];
+  },
+});
+
+cases.push({
+  name: 'stack: safetensors round trip, stack-order layout, scales',
+  run({ bw, readSafetensors }) {
+    const mats = makeMatrices(bw);
+    const m = 12, n = 20;
+    mats['scaled'] = bw.decompose(randomF32(m * n, 50), m, n, { rank: 2, blocks: 3, scale: Float32Array.from({ length: n }, (_, j) => 1 + j / 8) });
+    const st = bw.stack(mats);
+    const bytes = st.toSafetensors();
+    // Data in stack order: every block's three tensors, block after block.
+    const file = readSafetensors(bytes);
+    const at = Object.fromEntries(file.tensors.map((t) => [t.name, t.begin]));
+    let last = -1;
+    for (const [name, i] of st.order) {
+      for (const part of ['qweight', 'u', 'vt']) {
+        const b = at[`${name}.${part}_${i}`];
+        assert(b > last, `${name}.${part}_${i} is not laid out in stack order`);
+        last = b;
+      }
+    }
+    assert(at['scaled.scale'] < at[`${st.order[0][0]}.qweight_0`], 'scales come first');
+    const back = bw.readStack(bytes);
+    assert(back.order.map((e) => e.join()).join() === st.order.map((e) => e.join()).join(), 'order round trip');
+    const x = randomF32(n, 51);
+    for (const [name, sm] of Object.entries(mats)) {
+      const r = back.matrices[name];
+      assert(r.rows === sm.rows && r.cols === sm.cols && r.rank === sm.rank && r.blockCount === sm.blockCount, `${name}: shape`);
+      for (let b = 1; b <= sm.blockCount; b++) {
+        const w0 = sm.reconstruct(b), w1 = r.reconstruct(b);
+        assert(w0.every((v, i) => v === w1[i]), `${name}: reconstruct(${b}) differs after the round trip`);
+      }
+      assert(r.relativeErrors.every((v, i) => v === sm.relativeErrors[i]), `${name}: errors kept in the metadata`);
+    }
+    const y0 = mats.scaled.matvec(x), y1 = back.matrices.scaled.matvec(x);
+    assert(y0.every((v, i) => v === y1[i]), 'scaled matvec round trip');
+    for (const sm of [...Object.values(mats), ...Object.values(back.matrices)]) sm.free();
+    return [bytes];
+  },
+});
+
+cases.push({
+  name: 'stack: a file with the reference naming is read correctly',
+  run({ bw, writeSafetensors }) {
+    const m = 8, n = 16, k = 2, blocks = 2;
+    const r = rng(60);
+    const tensors = [], expected = new Float32Array(m * n);
+    for (let i = 0; i < blocks; i++) {
+      const signs = Uint8Array.from({ length: m * n / 8 }, () => Math.floor(r() * 256));
+      const a = Float32Array.from({ length: m * k }, () => r()), b = Float32Array.from({ length: k * n }, () => r() - 0.5);
+      const a16 = bw.toFloat16(a), b16 = bw.toFloat16(b);
+      const af = bw.fromFloat16(a16), bf = bw.fromFloat16(b16);
+      for (let p = 0; p < m; p++) for (let q = 0; q < n; q++) {
+        let s = 0;
+        for (let c = 0; c < k; c++) s += af[p * k + c] * bf[c * n + q];
+        const bit = (signs[(p * n + q) >> 3] >> (7 - ((p * n + q) & 7))) & 1;
+        expected[p * n + q] += (bit ? 1 : -1) * s;
+      }
+      tensors.push({ name: `model.layers.0.mlp.up_proj.qweight_${i}`, dtype: 'U8', shape: [m * n / 8], bytes: signs });
+      tensors.push({ name: `model.layers.0.mlp.up_proj.u_${i}`, dtype: 'F16', shape: [m, k], bytes: new Uint8Array(a16.buffer) });
+      tensors.push({ name: `model.layers.0.mlp.up_proj.vt_${i}`, dtype: 'F16', shape: [k, n], bytes: new Uint8Array(b16.buffer) });
+    }
+    tensors.push({ name: 'model.embed_tokens.weight', dtype: 'F16', shape: [4, 2], bytes: new Uint8Array(16) });
+    const st = bw.readStack(writeSafetensors(tensors));
+    const sm = st.matrices['model.layers.0.mlp.up_proj'];
+    assert(Object.keys(st.matrices).length === 1 && sm.blockCount === 2 && sm.rank === k, 'one matrix, two blocks');
+    const w = sm.reconstruct();
+    for (let i = 0; i < m * n; i++) assert(Math.abs(w[i] - expected[i]) <= 1e-5 * (1 + Math.abs(expected[i])), `reference file: W[${i}] = ${w[i]}, expected ${expected[i]}`);
+    assert(Number.isNaN(sm.relativeErrors[0]), 'errors unknown for a reference checkpoint');
+    sm.free();
+    return [w];
+  },
+});
+
+cases.push({
+  name: 'stack: corrupt and hostile files are FORMAT errors',
+  async run({ bw, writeSafetensors }) {
+    const ok = writeSafetensors([
+      { name: 'x.qweight_0', dtype: 'U8', shape: [2], bytes: new Uint8Array([255, 0]) },
+      { name: 'x.u_0', dtype: 'F16', shape: [2, 1], bytes: new Uint8Array(4) },
+      { name: 'x.vt_0', dtype: 'F16', shape: [1, 8], bytes: new Uint8Array(16) },
+    ]);
+    const base = bw.residentBytes;
+    bw.readStack(ok).matrices.x.free();
+    const header = (obj) => {
+      const json = new TextEncoder().encode(JSON.stringify(obj));
+      const out = new Uint8Array(8 + json.length + 64);
+      new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+      out.set(json, 8);
+      return out;
+    };
+    const bad = [
+      new Uint8Array(3),                                                         // no header length
+      Uint8Array.from([255, 255, 255, 255, 255, 255, 255, 127, 0]),              // absurd header length
+      ok.slice(0, 20),                                                           // truncated header
+      ok.slice(0, ok.length - 1),                                                // truncated data
+      header({ a: { dtype: 'F64', shape: [1], data_offsets: [0, 8] } }),         // unsupported dtype
+      header({ a: { dtype: 'U8', shape: [4], data_offsets: [0, 5] } }),          // shape vs bytes
+      header({ a: { dtype: 'U8', shape: [4], data_offsets: [0, 4] }, b: { dtype: 'U8', shape: [4], data_offsets: [2, 6] } }), // overlap
+      header({ a: { dtype: 'U8', shape: [-1], data_offsets: [0, 0] } }),         // bad shape
+      header({ a: { dtype: 'U8', shape: [1], data_offsets: [0, 1e6] } }),        // out of range
+      header([1, 2]),                                                            // not an object
+      header({ 'x.qweight_0': { dtype: 'U8', shape: [2], data_offsets: [0, 2] } }), // parts missing
+      header({ 'x.u_0': { dtype: 'F16', shape: [2, 1], data_offsets: [0, 4] }, 'x.vt_0': { dtype: 'F16', shape: [1, 8], data_offsets: [4, 20] },
+        'x.qweight_0': { dtype: 'U8', shape: [3], data_offsets: [20, 23] } }),   // signs of the wrong size
+    ];
+    const notJson = ok.slice(); notJson[9] = 0x7b; notJson[10] = 0x7b;
+    bad.push(notJson);
+    for (const b of bad) await expectError(() => bw.readStack(b), 'FORMAT');
+    // Fuzz: bit flips, truncations and random bytes never end in anything but a FORMAT error or a valid stack.
+    const r = rng(70);
+    for (let t = 0; t < 300; t++) {
+      let b = ok.slice();
+      const kind = t % 3;
+      if (kind === 0) b[Math.floor(r() * b.length)] ^= 1 << Math.floor(r() * 8);
+      else if (kind === 1) b = b.slice(0, Math.floor(r() * b.length));
+      else b = Uint8Array.from({ length: Math.floor(r() * 200) }, () => Math.floor(r() * 256));
+      try {
+        for (const sm of Object.values(bw.readStack(b).matrices)) sm.free();
+      } catch (e) {
+        assert(e.name === 'BitstackError', `fuzz case ${t}: ${e.name}: ${e.message}`);
+      }
+    }
+    assert(bw.residentBytes === base, `failed reads release their memory (${bw.residentBytes} != ${base})`);
+  },
+});
