@@ -80,7 +80,8 @@ export function dct_select(
   return dctSelect(g, m, n, r, left != 0, l2 != 0, fft != 0, basis, idx, scores, projected);
 }
 
-import { bitstackBlock, reconstructBlocks } from './bitstack/decompose';
+import { bitstackBlock } from './bitstack/decompose';
+import { reconstructTiles, stackedMatmul } from './bitstack/tiles';
 import { lutGemv, lutScratchBytes } from './bitstack/lut-gemv';
 import { f32ToF16, f16ToF32 } from './bitstack/f16';
 import { packSigns } from './bitstack/signs';
@@ -93,9 +94,14 @@ export function bitstack_block(
   return bitstackBlock(r, m, n, k, exact != 0, powerIters, oversample, seed, subtractRounded != 0, signs, a16, b16, out);
 }
 
-/** w += Σ of `count` blocks (pointer triples at `blocks`). Returns 0, or 1: out of memory. */
+/** w = W_b from `count` blocks (pointer triples signs, A f32, B f32 at `blocks`). Returns 0, or 1: out of memory. */
 export function bitstack_reconstruct(blocks: usize, count: i32, m: i32, n: i32, k: i32, w: usize): i32 {
-  return reconstructBlocks(blocks, count, m, n, k, w);
+  return reconstructTiles(blocks, count, m, n, k, w);
+}
+
+/** y (m×batch) = W_b·x (x n×batch), W_b rebuilt a tile of rows at a time. Returns 0, or 1: out of memory. */
+export function bitstack_matmul(blocks: usize, count: i32, m: i32, n: i32, k: i32, x: usize, batch: i32, y: usize): i32 {
+  return stackedMatmul(blocks, count, m, n, k, x, batch, y);
 }
 
 /** y += one block's S ⊙ (A·B) applied to x, from packed signs and f32 factors (k ≤ 16). */

@@ -33,6 +33,7 @@ async function matMulNBits(k, n) {
 }
 
 const rows = [];
+const batchRows = [];
 const SHAPES = [[4096, 4096], [4096, 11008]];
 const only = arg('only', '');
 for (const [m, n] of SHAPES) {
@@ -53,6 +54,17 @@ for (const [m, n] of SHAPES) {
   for (const b of [1, 2, 4, 8]) fns[`fused b=${b}`] = () => sm.matvec(x, b);
   const t = await interleavedMedians(fns, { runs });
   const recon = await median(() => { const wb = sm.reconstruct(4); bw.matmul(wb, x, m, n, 1); }, { runs: 3, warmup: 1, minSampleMs: 0 });
+  // Batched products (prefill): fused (tiles rebuilt in cache + GEMM) against our dense f32 GEMM.
+  for (const batch of [8, 64]) {
+    const X = randomF32(n * batch, 9);
+    const Y = bw.matrix(new Float32Array(m * batch), m, batch);
+    const tb = await interleavedMedians({
+      dense: () => bw.matmul(dense, X, m, n, batch, { out: Y }),
+      'fused b=4': () => sm.matmul(X, batch, 4),
+    }, { runs: 3, warmup: 1, minSampleMs: 0 });
+    batchRows.push([`${m}x${n}`, String(batch), fmt(tb.dense * 1e3), fmt(tb['fused b=4'] * 1e3), fmt(tb.dense / tb['fused b=4'])]);
+    Y.free();
+  }
   for (const b of [1, 2, 4, 8]) {
     const f = t[`fused b=${b}`];
     rows.push([`${m}x${n}`, String(b), fmt(f * 1e3), fmt(t['dense f32 GEMV'] / f), fmt(t['ORT MatMulNBits 4-bit'] / f),
@@ -65,6 +77,8 @@ for (const [m, n] of SHAPES) {
 }
 console.log(`\nmatrix-vector products, ms (median of ${runs}); speed relative to our dense GEMV and to ORT 4-bit (>1 = faster)`);
 console.log(table(['W', 'blocks', 'ms', 'vs dense', 'vs ORT 4-bit', 'bits/param'], rows));
+console.log('\nbatched products Y = W·X, 4 blocks (tiles of 32 rows rebuilt in cache, then the GEMM), ms; ratio = dense/fused');
+console.log(table(['W', 'batch', 'dense f32 GEMM', 'fused b=4', 'vs dense'], batchRows));
 
 if (!arg('skip-decompose', false)) {
   const m = 4096, n = 4096;

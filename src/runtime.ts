@@ -32,6 +32,7 @@ export interface KernelExports {
   bitstack_block(r: number, m: number, n: number, k: number, exact: number, powerIters: number, oversample: number,
     seed: number, subtractRounded: number, signs: number, a16: number, b16: number, out: number): number;
   bitstack_reconstruct(blocks: number, count: number, m: number, n: number, k: number, w: number): number;
+  bitstack_matmul(blocks: number, count: number, m: number, n: number, k: number, x: number, batch: number, y: number): number;
   bitstack_lut_gemv(signs: number, m: number, n: number, a: number, b: number, k: number, x: number, y: number, scratch: number): void;
   bitstack_lut_scratch(m: number): number;
   f32_to_f16(src: number, n: number, dst: number): void;
@@ -43,7 +44,7 @@ export interface KernelExports {
 
 const REQUIRED = ['memory', 'alloc', 'mark', 'release', 'reset', 'heap_base', 'set_floor', 'build_relaxed', 'first_nonfinite', 'gemm_f32', 'gemm_packed_b_bytes', 'gemm_pack_b',
   'svd_f64', 'svd_f32', 'svd_rank', 'dct_basis', 'dct_select',
-  'bitstack_block', 'bitstack_reconstruct', 'bitstack_lut_gemv', 'bitstack_lut_scratch', 'f32_to_f16', 'f16_to_f32', 'pack_signs'] as const;
+  'bitstack_block', 'bitstack_reconstruct', 'bitstack_matmul', 'bitstack_lut_gemv', 'bitstack_lut_scratch', 'f32_to_f16', 'f16_to_f32', 'pack_signs'] as const;
 
 /** Largest byte count one call may place in the arena (wasm32: 4 GiB, minus room for the data segment). */
 export const MAX_ARENA_BYTES = 2 ** 32 - 2 ** 20;

@@ -9,7 +9,7 @@ import { alloc, mark, release } from '../arena';
 import { gemm } from '../gemm/driver';
 import { randomizedSvd } from '../svd/randomized';
 import { svd, SVD_OUT_OF_MEMORY } from '../svd/svd';
-import { packSigns, signAt } from './signs';
+import { packSigns } from './signs';
 import { toHalf, fromHalf } from './f16';
 
 export const OK: i32 = 0;
@@ -83,29 +83,6 @@ export function bitstackBlock(
   }
   store<f64>(out, norm2);
   store<f64>(out + 8, <f64>sweeps);
-  release(saved);
-  return OK;
-}
-
-/**
- * W_b (dense, m×n f32) += Σ over the given blocks of S ⊙ (A·B), from f16 factors:
- * `blocks` holds, per block, three pointers (signs, A f16, B f16).
- */
-export function reconstructBlocks(blocks: usize, count: i32, m: i32, n: i32, k: i32, w: usize): i32 {
-  const saved = mark();
-  const a = alloc(<usize>m * <usize>k << 2), b = alloc(<usize>k * <usize>n << 2), ab = alloc(<usize>m * <usize>n << 2);
-  if (a == 0 || b == 0 || ab == 0) { release(saved); return OUT_OF_MEMORY; }
-  for (let q = 0; q < count; q++) {
-    const signs = <usize>load<u32>(blocks + (<usize>(3 * q) << 2));
-    const a16 = <usize>load<u32>(blocks + (<usize>(3 * q + 1) << 2)), b16 = <usize>load<u32>(blocks + (<usize>(3 * q + 2) << 2));
-    for (let i = 0; i < m * k; i++) store<f32>(a + (<usize>i << 2), fromHalf(<u32>load<u16>(a16 + (<usize>i << 1))));
-    for (let i = 0; i < k * n; i++) store<f32>(b + (<usize>i << 2), fromHalf(<u32>load<u16>(b16 + (<usize>i << 1))));
-    if (gemm(a, b, ab, m, k, n, false, false, 0) != 0) { release(saved); return OUT_OF_MEMORY; }
-    for (let i = 0; i < m * n; i++) {
-      const o = <usize>i << 2;
-      store<f32>(w + o, load<f32>(w + o) + signAt(<usize>signs, i) * load<f32>(ab + o));
-    }
-  }
   release(saved);
   return OK;
 }

@@ -158,6 +158,15 @@ export class StackedMatrix {
     return count * (Math.ceil(this.rows * this.cols / 8) + 2 * this.rank * (this.rows + this.cols));
   }
 
+  /** Pointer triples (signs, A f32, B f32) of the first `count` blocks, in the arena (call inside a scope). */
+  #blockList(count: number): number {
+    const rt = this.#rt;
+    const list = rt.alloc(12 * Math.max(count, 1));
+    const ptrs = new Uint32Array(rt.exports.memory.buffer, list, 3 * count);
+    this.#blocks.slice(0, count).forEach((bl, q) => { ptrs[3 * q] = bl.signs.ptr; ptrs[3 * q + 1] = bl.a32.ptr; ptrs[3 * q + 2] = bl.b32.ptr; });
+    return list;
+  }
+
   /** Dense W_b (m×n) from the first b blocks (default all), scale undone; into `out` if given. */
   reconstruct(b?: number, out?: Float32Array): Float32Array {
     const count = this.#count(b);
@@ -165,11 +174,7 @@ export class StackedMatrix {
     const w = out === undefined ? new Float32Array(m * n) : f32('out', out, m * n, `m×n (${m}×${n})`);
     rt.scoped(() => {
       const pw = rt.alloc(4 * m * n);
-      rt.f32(pw, m * n).fill(0);
-      const list = rt.alloc(12 * Math.max(count, 1));
-      const ptrs = new Uint32Array(rt.exports.memory.buffer, list, 3 * count);
-      this.#blocks.slice(0, count).forEach((bl, q) => { ptrs[3 * q] = bl.signs.ptr; ptrs[3 * q + 1] = bl.a16.ptr; ptrs[3 * q + 2] = bl.b16.ptr; });
-      rt.check(rt.exports.bitstack_reconstruct(list, count, m, n, this.rank, pw), 'reconstruct');
+      rt.check(rt.exports.bitstack_reconstruct(this.#blockList(count), count, m, n, this.rank, pw), 'reconstruct');
       w.set(rt.f32(pw, m * n));
     });
     if (this.#invScale) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) w[i * n + j] *= this.#invScale[j];
@@ -199,21 +204,36 @@ export class StackedMatrix {
   }
 
   /**
-   * Y = W_b·X for X (n×batch, row-major), Y m×batch: each column through the fused
-   * LUT product (W_b is never built).
+   * Y = W_b·X for X (n×batch, row-major), Y m×batch, W_b never held whole: below 8 columns each
+   * column goes through the LUT product; from 8 on, W_b is rebuilt 32 rows at a time in cache and
+   * the GEMM micro-kernel multiplies the tile with X.
    */
   matmul(x: Float32Array, batch: number, b?: number): Float32Array {
     batch = dim('batch', batch);
-    const m = this.rows, n = this.cols;
+    const count = this.#count(b);
+    const m = this.rows, n = this.cols, rt = this.#rt;
     f32('x', x, n * batch, `n×batch (${n}×${batch})`);
-    const y = new Float32Array(m * batch);
-    const col = new Float32Array(n);
-    for (let c = 0; c < batch; c++) {
-      for (let j = 0; j < n; j++) col[j] = x[j * batch + c];
-      const yc = this.matvec(col, b);
-      for (let i = 0; i < m; i++) y[i * batch + c] = yc[i];
+    if (batch < 8) {
+      const y = new Float32Array(m * batch);
+      const col = new Float32Array(n);
+      for (let c = 0; c < batch; c++) {
+        for (let j = 0; j < n; j++) col[j] = x[j * batch + c];
+        const yc = this.matvec(col, count);
+        for (let i = 0; i < m; i++) y[i * batch + c] = yc[i];
+      }
+      return y;
     }
-    return y;
+    return rt.scoped(() => {
+      const px = rt.copyIn(x);
+      rt.checkFinite('x', x, px);
+      if (this.#invScale) {
+        const v = rt.f32(px, n * batch);
+        for (let j = 0; j < n; j++) for (let c = 0; c < batch; c++) v[j * batch + c] *= this.#invScale[j];
+      }
+      const py = rt.alloc(4 * m * batch);
+      rt.check(rt.exports.bitstack_matmul(this.#blockList(count), count, m, n, this.rank, px, batch, py), 'matmul');
+      return rt.f32(py, m * batch).slice();
+    });
   }
 
   /** Gives the blocks' memory back; the matrix is unusable afterwards. */

@@ -122,7 +122,7 @@ cases.push({
       if (b > 0) assert(sm.relativeErrors[b] < sm.relativeErrors[b - 1], 'error decreases block by block');
     }
     assert(sm.byteLength(2) === 2 * (Math.ceil(m * n / 8) + 2 * k * (m + n)), 'byteLength');
-    const x = randomF32(n, 3), X = randomF32(n * 3, 4);
+    const x = randomF32(n, 3), X = randomF32(n * 3, 4), X9 = randomF32(n * 9, 5);
     const outputs = [];
     for (let b = 1; b <= blocks; b++) {
       const wb = sm.reconstruct(b);
@@ -137,7 +137,10 @@ cases.push({
       const tol = 64 * n * 2 ** -24 * scale * b;
       for (let i = 0; i < m; i++) assert(Math.abs(y[i] - dense[i]) <= tol, `matvec(b=${b})[${i}]: ${y[i]} vs ${dense[i]}`);
       for (let i = 0; i < m * 3; i++) assert(Math.abs(Y[i] - denseY[i]) <= tol, `matmul(b=${b})[${i}]`);
-      outputs.push(wb, y);
+      // From 8 columns on, the tile path (rebuild 32 rows, GEMM).
+      const Y9 = sm.matmul(X9, 9, b), denseY9 = bw.matmul(wb, X9, m, n, 9);
+      for (let i = 0; i < m * 9; i++) assert(Math.abs(Y9[i] - denseY9[i]) <= tol, `tiled matmul(b=${b})[${i}]: ${Y9[i]} vs ${denseY9[i]}`);
+      outputs.push(wb, y, Y9);
     }
     sm.free();
     return outputs;
@@ -155,6 +158,8 @@ cases.push({
     const x = randomF32(n, 8);
     const y = sm.matvec(x), dense = bw.matmul(wb, x, m, n, 1);
     for (let i = 0; i < m; i++) assert(Math.abs(y[i] - dense[i]) <= 1e-4, `scaled matvec[${i}]: ${y[i]} vs ${dense[i]}`);
+    const X = randomF32(n * 10, 9), Y = sm.matmul(X, 10), denseY = bw.matmul(wb, X, m, n, 10);
+    for (let i = 0; i < m * 10; i++) assert(Math.abs(Y[i] - denseY[i]) <= 1e-4, `scaled tiled matmul[${i}]: ${Y[i]} vs ${denseY[i]}`);
     let e = 0, t = 0;
     for (let i = 0; i < m * n; i++) { e += (w[i] - wb[i]) ** 2; t += w[i] ** 2; }
     assert(Math.sqrt(e / t) < 0.9, 'four blocks approximate the weight');
