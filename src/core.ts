@@ -230,8 +230,11 @@ export class Bitstack {
     return stack(this.#rt, matrices, opts);
   }
 
-  /** Reads a stack from a safetensors file (ours, or the reference's naming). */
-  readStack(bytes: Uint8Array, opts?: { order?: StackOrder }): Stack {
+  /**
+   * Reads a stack from a safetensors file (ours, or a reference checkpoint). Order: `opts.order`, else
+   * `opts.compressionConfig` (the reference's compression configs, parsed), else the file's own, else level by level.
+   */
+  readStack(bytes: Uint8Array, opts?: { order?: StackOrder; compressionConfig?: unknown }): Stack {
     return readStack(this.#rt, bytes, opts);
   }
 

@@ -141,10 +141,53 @@ const fail = (message: string): never => {
 };
 
 /**
- * Reads a stack written by `toSafetensors`, or a checkpoint of the reference (same tensor names).
- * Order: `opts.order`, else the file's metadata, else level by level.
+ * The order encoded by the reference's compression configs (its `generate_configs`): a list of
+ * { memory, layers: { name: blocks } } where the first has every layer at 1 block and each next one
+ * adds one block to one layer. A single { name: blocks } mapping is read as "these first", level by
+ * level. Blocks the configs do not reach follow level by level.
  */
-export function readStack(rt: Runtime, bytes: Uint8Array, opts: { order?: StackOrder } = {}): Stack {
+export function orderFromCompressionConfig(config: unknown, mats: Record<string, StackedMatrix>): StackOrder {
+  const list = Array.isArray(config) ? config : [{ layers: config }];
+  const steps = list.map((c) => (c as { layers?: unknown })?.layers);
+  if (!steps.length || steps.some((l) => typeof l !== 'object' || l === null || Array.isArray(l))) fail('compression config: expected [{ memory, layers: { name: blocks } }, …]');
+  const sorted = list.length > 1 ? [...list].sort((a, b) => Number((a as { memory: number }).memory) - Number((b as { memory: number }).memory)) : list;
+  const counts: Record<string, number> = Object.fromEntries(Object.keys(mats).map((n) => [n, 0]));
+  const order: StackOrder = [];
+  const push = (name: string) => {
+    if (!(name in counts)) fail(`compression config names ${JSON.stringify(name)}, which the file does not hold`);
+    if (counts[name] >= mats[name].blockCount) fail(`compression config asks for more blocks of ${name} than the file holds`);
+    order.push([name, counts[name]++]);
+  };
+  const first = (sorted[0] as { layers: Record<string, unknown> }).layers;
+  const depth = Math.max(0, ...Object.values(first).map(Number));
+  for (let level = 0; level < depth; level++) {
+    for (const [name, c] of Object.entries(first).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+      if (!Number.isInteger(c) || (c as number) < 0) fail(`compression config: ${name} has ${String(c)} blocks`);
+      if (level < (c as number)) push(name);
+    }
+  }
+  for (const c of sorted.slice(1)) {
+    const layers = (c as { layers: Record<string, number> }).layers;
+    const grown = Object.keys(layers).filter((n) => layers[n] !== counts[n]);
+    if (grown.length !== 1 || layers[grown[0]] !== counts[grown[0]] + 1) fail('compression config: consecutive configs must add exactly one block to one layer');
+    push(grown[0]);
+  }
+  // The rest, level by level.
+  const names = Object.keys(mats).sort();
+  for (let more = true; more;) {
+    more = false;
+    const level = Math.min(...names.map((n) => (counts[n] < mats[n].blockCount ? counts[n] : Infinity)));
+    for (const n of names) if (counts[n] === level && counts[n] < mats[n].blockCount) { order.push([n, counts[n]++]); more = true; }
+  }
+  return order;
+}
+
+/**
+ * Reads a stack written by `toSafetensors`, or a checkpoint of the reference (same tensor names).
+ * Order: `opts.order`, else `opts.compressionConfig` (the reference's configs, parsed JSON), else
+ * the file's metadata, else level by level.
+ */
+export function readStack(rt: Runtime, bytes: Uint8Array, opts: { order?: StackOrder; compressionConfig?: unknown } = {}): Stack {
   const file = readSafetensors(bytes);
   const parts: Record<string, { q: Record<number, SafetensorsEntry>; u: Record<number, SafetensorsEntry>; vt: Record<number, SafetensorsEntry>; scale?: SafetensorsEntry }> = {};
   for (const t of file.tensors) {
@@ -199,6 +242,7 @@ export function readStack(rt: Runtime, bytes: Uint8Array, opts: { order?: StackO
     }
     if (!Object.keys(mats).length) fail('no BitStack tensors (<name>.qweight_<i>, .u_<i>, .vt_<i>)');
     let order: StackOrder | undefined = opts.order;
+    if (order === undefined && opts.compressionConfig !== undefined) order = orderFromCompressionConfig(opts.compressionConfig, mats);
     if (order === undefined && file.metadata.format === FORMAT && file.metadata.order) {
       try { order = JSON.parse(file.metadata.order); } catch { fail('metadata "order" is not JSON'); }
     }

@@ -107,8 +107,8 @@ cases.push({
 });
 
 cases.push({
-  name: 'stack: a file with the reference naming is read correctly',
-  run({ bw, writeSafetensors }) {
+  name: 'stack: a file with the reference naming is read correctly, order from its compression configs',
+  async run({ bw, writeSafetensors }) {
     const m = 8, n = 16, k = 2, blocks = 2;
     const r = rng(60);
     const tensors = [], expected = new Float32Array(m * n);
@@ -135,6 +135,21 @@ cases.push({
     for (let i = 0; i < m * n; i++) assert(Math.abs(w[i] - expected[i]) <= 1e-5 * (1 + Math.abs(expected[i])), `reference file: W[${i}] = ${w[i]}, expected ${expected[i]}`);
     assert(Number.isNaN(sm.relativeErrors[0]), 'errors unknown for a reference checkpoint');
     sm.free();
+    // The reference's compression configs: every layer at 1 block, then one block more per step.
+    const two = [...tensors];
+    for (const t of tensors.filter((t) => t.name.startsWith('model.layers.0.mlp.up_proj.'))) two.push({ ...t, name: t.name.replace('up_proj', 'down_proj') });
+    const configs = [
+      { memory: 300, layers: { 'model.layers.0.mlp.up_proj': 1, 'model.layers.0.mlp.down_proj': 1 } },
+      { memory: 400, layers: { 'model.layers.0.mlp.up_proj': 1, 'model.layers.0.mlp.down_proj': 2 } },
+      { memory: 500, layers: { 'model.layers.0.mlp.up_proj': 2, 'model.layers.0.mlp.down_proj': 2 } },
+    ];
+    const fromConfig = bw.readStack(writeSafetensors(two), { compressionConfig: configs });
+    assert(fromConfig.order.map((e) => e.join(':')).join() ===
+      'model.layers.0.mlp.down_proj:0,model.layers.0.mlp.up_proj:0,model.layers.0.mlp.down_proj:1,model.layers.0.mlp.up_proj:1',
+      `order from compression configs: ${fromConfig.order.map((e) => e.join(':'))}`);
+    for (const m2 of Object.values(fromConfig.matrices)) m2.free();
+    const badConfig = [configs[0], { memory: 600, layers: { 'model.layers.0.mlp.up_proj': 3, 'model.layers.0.mlp.down_proj': 1 } }];
+    await expectError(() => bw.readStack(writeSafetensors(two), { compressionConfig: badConfig }), 'FORMAT');
     return [w];
   },
 });
