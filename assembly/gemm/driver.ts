@@ -119,14 +119,16 @@ export function gemm(
  * bytes apart) and one packed kc×nc block of B, into the mc×nc block of C.
  * For a shallow block (kc ≤ SHALLOW_K) the C writes dominate: rows of tiles
  * are then walked along C's rows (ir outer) so that C is written as four
- * sequential streams; otherwise one B panel stays in L1 while the A block
- * streams from L2 (jr outer).
+ * sequential streams. The same order wins for a narrow B (nc ≤ 64, as in the
+ * randomized SVD's products): the four A rows stay in L1 across the few B
+ * panels (5% on 4096×4096·4096×40). Otherwise one B panel stays in L1 while the
+ * A block streams from L2 (jr outer).
  */
 function macroKernel(
   a: usize, rs: usize, bPack: usize, c: usize, ldc: usize,
   mc: i32, nc: i32, kc: i32, accumulate: bool, tile: usize,
 ): void {
-  if (kc <= SHALLOW_K) {
+  if (kc <= SHALLOW_K || nc <= 64) {
     for (let ir = 0; ir < mc; ir += MR) {
       for (let jr = 0; jr < nc; jr += NR) microTile(a, rs, bPack, c, ldc, ir, jr, mc, nc, kc, accumulate, tile);
     }
