@@ -83,7 +83,7 @@ export function dct_select(
 import { bitstackBlock } from './bitstack/decompose';
 import { reconstructTiles, stackedMatmul } from './bitstack/tiles';
 import { lutGemv, lutScratchBytes } from './bitstack/lut-gemv';
-import { f32ToF16, f16ToF32 } from './bitstack/f16';
+import { f32ToF16, f16ToF32, bf16ToF32 } from './bitstack/f16';
 import { packSigns } from './bitstack/signs';
 
 /** One BitStack block on the residual r (see bitstack/decompose.ts). Returns 0, or 1: out of memory. */
@@ -127,4 +127,9 @@ export function f16_to_f32(src: usize, n: i32, dst: usize): void {
 /** Packs the signs of n f32 values (MSB first, set bit = +1). */
 export function pack_signs(x: usize, n: i32, dst: usize): void {
   packSigns(x, n, dst);
+}
+
+/** bfloat16 bits → f32, n values. */
+export function bf16_to_f32(src: usize, n: i32, dst: usize): void {
+  bf16ToF32(src, n, dst);
 }

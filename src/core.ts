@@ -253,6 +253,11 @@ export class Bitstack {
     return fromFloat16(this.#rt, h);
   }
 
+  /** bfloat16 bits → f32 (in wasm, SIMD). */
+  fromBfloat16(h: Uint16Array): Float32Array {
+    return fromFloat16(this.#rt, h, true);
+  }
+
   /**
    * Copies `data` (rows×cols, row-major) into the module's memory once and keeps it there:
    * a weight matrix used by many products. Free it with `.free()`.

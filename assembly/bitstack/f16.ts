@@ -47,3 +47,14 @@ export function f32ToF16(src: usize, n: i32, dst: usize): void {
 export function f16ToF32(src: usize, n: i32, dst: usize): void {
   for (let i = 0; i < n; i++) store<f32>(dst + (<usize>i << 2), fromHalf(<u32>load<u16>(src + (<usize>i << 1))));
 }
+
+/** bfloat16 bits → f32 (exact: the high half of the f32), eight values per step. */
+export function bf16ToF32(src: usize, n: i32, dst: usize): void {
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const h = v128.load(src + (<usize>i << 1));
+    v128.store(dst + (<usize>i << 2), i32x4.shl(i32x4.extend_low_i16x8_u(h), 16));
+    v128.store(dst + (<usize>i << 2), i32x4.shl(i32x4.extend_high_i16x8_u(h), 16), 16);
+  }
+  for (; i < n; i++) store<u32>(dst + (<usize>i << 2), <u32>load<u16>(src + (<usize>i << 1)) << 16);
+}

@@ -320,13 +320,13 @@ export function toFloat16(rt: Runtime, x: Float32Array): Uint16Array {
   });
 }
 
-/** IEEE half bits → f32, in wasm. */
-export function fromFloat16(rt: Runtime, h: Uint16Array): Float32Array {
+/** IEEE half (or, with `bfloat`, bfloat16) bits → f32, in wasm. */
+export function fromFloat16(rt: Runtime, h: Uint16Array, bfloat = false): Float32Array {
   if (!(h instanceof Uint16Array)) throw new BitstackError('ARG', 'h must be a Uint16Array');
   return rt.scoped(() => {
     const ph = rt.alloc(2 * h.length || 2), out = rt.alloc(4 * h.length || 4);
     new Uint16Array(rt.exports.memory.buffer, ph, h.length).set(h);
-    rt.exports.f16_to_f32(ph, h.length, out);
+    (bfloat ? rt.exports.bf16_to_f32 : rt.exports.f16_to_f32)(ph, h.length, out);
     return rt.f32(out, h.length).slice();
   });
 }
