@@ -1,16 +1,10 @@
 // BitStack: sign packing and float16 against JS references, decomposition against
 // a plain-JS implementation of the algorithm, the fused products against
 // reconstruct-then-multiply, and typed errors.
-import { randomF32, rng, assert, expectError } from './util.mjs';
+import { randomF32, rng, assert, expectError, pow2 } from './util.mjs';
 
 export const cases = [];
 
-/** 2^k exactly (no Math.pow: test inputs must be the same bits in every engine). */
-function pow2(k) {
-  let x = 1;
-  for (let i = 0; i < Math.abs(k); i++) x = k < 0 ? x / 2 : x * 2;
-  return x;
-}
 
 /** JS reference of the packing: row-major, MSB first, set bit = +1, sign(0) = +1. */
 function packSignsJs(x) {

@@ -1,7 +1,7 @@
 // SVD cases: LAPACK's test ratios on the classic matrix families (f64 and f32),
 // relative accuracy on graded matrices against a double-double reference,
 // options and typed errors.
-import { rng, assert, expectError } from './util.mjs';
+import { rng, assert, expectError, pow2 } from './util.mjs';
 import { ddSingularValues, ddResidual, ddDot } from './dd.mjs';
 
 // ε of LAPACK's test routines (xBDT01, xORT01): xLAMCH('Precision') = ulp = 2^-52 / 2^-23.
@@ -13,12 +13,6 @@ export const cases = [];
 // Test inputs must be the same bits in every engine: no Math.pow/exp/cos here
 // (engines differ in their last bits), only exact operations.
 
-/** 2^k, exactly, for an integer k. */
-function pow2(k) {
-  let x = 1;
-  for (let i = 0; i < Math.abs(k); i++) x = k < 0 ? x / 2 : x * 2;
-  return x;
-}
 
 /** n uniform values in [-1, 1) as float64. */
 function randomF64(n, seed) {

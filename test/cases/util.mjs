@@ -77,3 +77,10 @@ export function checkMatmul(got, a, b, m, k, n, transA, transB, label) {
   }
 }
 
+
+/** 2^k exactly, for an integer k (no Math.pow: test inputs must be the same bits in every engine). */
+export function pow2(k) {
+  let x = 1;
+  for (let i = 0; i < Math.abs(k); i++) x = k < 0 ? x / 2 : x * 2;
+  return x;
+}
