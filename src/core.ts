@@ -18,7 +18,7 @@ export type { SvdOptions, SvdResult } from './ops/svd.js';
 export type { DctSelectOptions, Projection } from './ops/dct.js';
 export { StackedMatrix, type DecomposeOptions, type DecomposeProgress, type BlockData } from './ops/bitstack.js';
 export { Stack, type StackOptions, type StackOrder } from './ops/stack.js';
-export { readSafetensors, writeSafetensors, type SafetensorsFile, type SafetensorsEntry, type SafetensorsDtype } from './formats/safetensors.js';
+export { readSafetensors, writeSafetensors, openSafetensors, streamSafetensors, type SafetensorsFile, type SafetensorsEntry, type SafetensorsDtype, type SafetensorsReader } from './formats/safetensors.js';
 export { WasmMatrix } from './matrix.js';
 export { readTfjsModel, type TfjsTensor } from './formats/tfjs.js';
 export type { F32Operand } from './ops/validate.js';

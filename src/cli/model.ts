@@ -1,9 +1,9 @@
 // Reading and writing model files for the CLI (Node): tfjs (model.json + shards)
 // and safetensors (F32, F16, BF16), decoded to float32 tensors.
 
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { open, readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { BitstackError, readTfjsModel, readSafetensors, type Bitstack } from '../core.js';
+import { BitstackError, readTfjsModel, openSafetensors, type Bitstack, type SafetensorsEntry } from '../core.js';
 
 export interface Tensor { name: string; shape: number[]; data: Float32Array }
 
@@ -24,16 +24,31 @@ export async function loadModel(bw: Bitstack, path: string): Promise<Tensor[]> {
     const dir = dirname(path);
     return readTfjsModel(json, async (p) => new Uint8Array(await readFile(join(dir, p))));
   }
-  const file = readSafetensors(new Uint8Array(await readFile(path)));
-  return file.tensors.map((t) => {
-    const bytes = file.data.slice(t.begin, t.end);
-    let data: Float32Array;
-    if (t.dtype === 'F32') data = new Float32Array(bytes.buffer, 0, bytes.length / 4);
-    else if (t.dtype === 'F16') data = bw.fromFloat16(new Uint16Array(bytes.buffer, 0, bytes.length / 2));
-    else if (t.dtype === 'BF16') data = bw.fromBfloat16(new Uint16Array(bytes.buffer, 0, bytes.length / 2));
-    else throw new BitstackError('FORMAT', `${t.name}: dtype ${t.dtype} is not a float type this tool reads`);
-    return { name: t.name, shape: t.shape, data };
-  });
+  // Tensor by tensor through positioned reads: the file is never held whole.
+  const handle = await open(path, 'r');
+  try {
+    const file = await openSafetensors(async (offset, length) => {
+      const buf = new Uint8Array(length);
+      const { bytesRead } = await handle.read(buf, 0, length, offset);
+      if (bytesRead !== length) throw new BitstackError('FORMAT', `${path}: short read at byte ${offset}`);
+      return buf;
+    }, info.size);
+    const out: Tensor[] = [];
+    for (const t of file.tensors) out.push(decode(bw, t, await file.read(t)));
+    return out;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A tensor's bytes (a fresh buffer) as float32: F32 as is, F16 and BF16 converted in wasm. */
+function decode(bw: Bitstack, t: SafetensorsEntry, bytes: Uint8Array): Tensor {
+  let data: Float32Array;
+  if (t.dtype === 'F32') data = new Float32Array(bytes.buffer, 0, bytes.length / 4);
+  else if (t.dtype === 'F16') data = bw.fromFloat16(new Uint16Array(bytes.buffer, 0, bytes.length / 2));
+  else if (t.dtype === 'BF16') data = bw.fromBfloat16(new Uint16Array(bytes.buffer, 0, bytes.length / 2));
+  else throw new BitstackError('FORMAT', `${t.name}: dtype ${t.dtype} is not a float type this tool reads`);
+  return { name: t.name, shape: t.shape, data };
 }
 
 /** "1234", "3.5GB", "512MiB", "2.25bits" → bytes (bits per parameter use `params`). */

@@ -32,22 +32,24 @@ const fail = (message: string): never => {
   throw new BitstackError('FORMAT', `safetensors: ${message}`);
 };
 
-/** Parses and validates a whole safetensors file held in memory. */
-export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
-  if (!(bytes instanceof Uint8Array)) throw new BitstackError('ARG', 'safetensors bytes must be a Uint8Array');
-  if (bytes.length < 8) fail(`file of ${bytes.length} bytes has no header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const n = Number(view.getBigUint64(0, true));
+/** Validates the 8-byte length and reads the header size; `total`: the file size. */
+function headerLength(first8: Uint8Array, total: number): number {
+  if (first8.length < 8) fail(`file of ${total} bytes has no header length`);
+  const n = Number(new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true));
   if (n > MAX_HEADER) fail(`header length ${n} exceeds ${MAX_HEADER}`);
-  if (8 + n > bytes.length) fail(`header length ${n} runs past the end of a ${bytes.length}-byte file`);
+  if (8 + n > total) fail(`header length ${n} runs past the end of a ${total}-byte file`);
+  return n;
+}
+
+/** Parses and validates the JSON header against a data section of `dataLength` bytes. */
+function parseHeader(headerBytes: Uint8Array, dataLength: number): { metadata: Record<string, string>; tensors: SafetensorsEntry[] } {
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
   } catch (e) {
     return fail(`header is not valid UTF-8 JSON (${(e as Error).message})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header is not a JSON object');
-  const data = bytes.subarray(8 + n);
   const metadata: Record<string, string> = {};
   const tensors: SafetensorsEntry[] = [];
   for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
@@ -68,7 +70,7 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
     const [begin, end] = off as number[];
     const dtype = t.dtype as SafetensorsDtype;
     const count = (t.shape as number[]).reduce((p, d) => p * d, 1);
-    if (begin > end || end > data.length) fail(`${name}: byte range ${begin}..${end} outside the ${data.length}-byte data section`);
+    if (begin > end || end > dataLength) fail(`${name}: byte range ${begin}..${end} outside the ${dataLength}-byte data section`);
     if (end - begin !== count * SIZES[dtype]) fail(`${name}: ${end - begin} bytes for shape [${t.shape}] of ${dtype}`);
     tensors.push({ name, dtype, shape: (t.shape as number[]).slice(), begin, end });
   }
@@ -76,7 +78,87 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
   for (let i = 1; i < tensors.length; i++) {
     if (tensors[i].begin < tensors[i - 1].end) fail(`${tensors[i - 1].name} and ${tensors[i].name} overlap`);
   }
-  return { metadata, tensors, data };
+  return { metadata, tensors };
+}
+
+/** Parses and validates a whole safetensors file held in memory. */
+export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
+  if (!(bytes instanceof Uint8Array)) throw new BitstackError('ARG', 'safetensors bytes must be a Uint8Array');
+  const n = headerLength(bytes.subarray(0, 8), bytes.length);
+  const data = bytes.subarray(8 + n);
+  return { ...parseHeader(bytes.subarray(8, 8 + n), data.length), data };
+}
+
+/** A safetensors file read piece by piece: the header, then one tensor at a time. */
+export interface SafetensorsReader {
+  metadata: Record<string, string>;
+  tensors: SafetensorsEntry[];
+  /** The bytes of one tensor (read on demand). */
+  read(entry: SafetensorsEntry): Promise<Uint8Array>;
+}
+
+/**
+ * Opens a safetensors file through positioned reads (a file handle, HTTP Range requests…),
+ * so that no more than the header and one tensor are held at once.
+ * `readAt(offset, length)` returns exactly those bytes; `size` is the file's length.
+ */
+export async function openSafetensors(readAt: (offset: number, length: number) => Promise<Uint8Array>, size: number): Promise<SafetensorsReader> {
+  const n = headerLength(await readAt(0, Math.min(8, size)), size);
+  const dataStart = 8 + n;
+  const { metadata, tensors } = parseHeader(await readAt(8, n), size - dataStart);
+  return { metadata, tensors, read: (e) => readAt(dataStart + e.begin, e.end - e.begin) };
+}
+
+/**
+ * Reads a safetensors stream (a fetch Response body) front to back, yielding each tensor as
+ * its bytes arrive, in file order: only the header and the current tensor are held.
+ */
+export async function* streamSafetensors(body: ReadableStream<Uint8Array> | Response): AsyncGenerator<{ entry: SafetensorsEntry; bytes: Uint8Array; metadata: Record<string, string> }> {
+  const stream = typeof Response !== 'undefined' && body instanceof Response ? body.body : body as ReadableStream<Uint8Array>;
+  if (!stream) fail('the response has no body');
+  const reader = stream!.getReader();
+  let buffered: Uint8Array[] = [];
+  let have = 0, done = false;
+  /** The next `len` bytes of the stream (fewer only at its end). */
+  const take = async (len: number): Promise<Uint8Array> => {
+    while (have < len && !done) {
+      const r = await reader.read();
+      if (r.done) done = true;
+      else { buffered.push(r.value); have += r.value.length; }
+    }
+    const out = new Uint8Array(Math.min(len, have));
+    let at = 0;
+    while (at < out.length) {
+      const head = buffered[0];
+      const k = Math.min(head.length, out.length - at);
+      out.set(head.subarray(0, k), at);
+      at += k;
+      if (k === head.length) buffered.shift(); else buffered[0] = head.subarray(k);
+    }
+    have -= out.length;
+    return out;
+  };
+  try {
+    const first = await take(8);
+    if (first.length < 8) fail('stream ended before the header length');
+    const n = Number(new DataView(first.buffer).getBigUint64(0, true));
+    if (n > MAX_HEADER) fail(`header length ${n} exceeds ${MAX_HEADER}`);
+    const headerBytes = await take(n);
+    if (headerBytes.length < n) fail('stream ended inside the header');
+    // The data length is unknown until the end: check ranges against the largest end claimed, then while reading.
+    const { metadata, tensors } = parseHeader(headerBytes, Number.MAX_SAFE_INTEGER);
+    let pos = 0;
+    for (const entry of tensors) {
+      if (entry.begin > pos) { const skip = await take(entry.begin - pos); if (skip.length < entry.begin - pos) fail('stream ended early'); pos = entry.begin; }
+      const bytes = await take(entry.end - entry.begin);
+      if (bytes.length < entry.end - entry.begin) fail(`stream ended inside ${entry.name}`);
+      pos = entry.end;
+      yield { entry, bytes, metadata };
+    }
+  } finally {
+    reader.releaseLock();
+    buffered = [];
+  }
 }
 
 /** Bytes of one tensor's data. */

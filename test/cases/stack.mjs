@@ -191,7 +191,7 @@ cases.push({
     for (const b of bad) await expectError(() => bw.readStack(b), 'FORMAT');
     // Fuzz: bit flips, truncations and random bytes never end in anything but a FORMAT error or a valid stack.
     const r = rng(70);
-    for (let t = 0; t < 300; t++) {
+    for (let t = 0; t < 2000; t++) {
       let b = ok.slice();
       const kind = t % 3;
       if (kind === 0) b[Math.floor(r() * b.length)] ^= 1 << Math.floor(r() * 8);
@@ -204,5 +204,45 @@ cases.push({
       }
     }
     assert(bw.residentBytes === base, `failed reads release their memory (${bw.residentBytes} != ${base})`);
+  },
+});
+
+cases.push({
+  name: 'safetensors: positioned reads and streaming give the same tensors; truncated streams fail',
+  async run({ writeSafetensors, readSafetensors, openSafetensors, streamSafetensors }) {
+    const a = new Float32Array([1, 2, 3, 4, 5, 6]), b = new Uint8Array([9, 8, 7]), c = new Uint16Array([0x3c00, 0x4000]);
+    const bytes = writeSafetensors([
+      { name: 'a', dtype: 'F32', shape: [2, 3], bytes: new Uint8Array(a.buffer) },
+      { name: 'b', dtype: 'U8', shape: [3], bytes: b },
+      { name: 'c', dtype: 'F16', shape: [2], bytes: new Uint8Array(c.buffer) },
+    ], { note: 'x' });
+    const whole = readSafetensors(bytes);
+    const reads = [];
+    const file = await openSafetensors(async (offset, length) => { reads.push(length); return bytes.slice(offset, offset + length); }, bytes.length);
+    assert(file.metadata.note === 'x' && file.tensors.map((t) => t.name).join() === 'a,b,c', 'header through positioned reads');
+    for (const t of file.tensors) {
+      const got = await file.read(t), want = whole.data.subarray(t.begin, t.end);
+      assert(got.length === want.length && got.every((v, i) => v === want[i]), `${t.name} through positioned reads`);
+    }
+    assert(Math.max(...reads) <= Math.max(whole.data.length, bytes.length - whole.data.length), 'reads are one piece at a time');
+    // Streaming, in small chunks, as a Response body would deliver.
+    const chunked = (u8, size) => new ReadableStream({
+      start(ctrl) { for (let i = 0; i < u8.length; i += size) ctrl.enqueue(u8.slice(i, i + size)); ctrl.close(); },
+    });
+    const seen = [];
+    for await (const { entry, bytes: tb } of streamSafetensors(chunked(bytes, 5))) {
+      const want = whole.data.subarray(entry.begin, entry.end);
+      assert(tb.every((v, i) => v === want[i]), `${entry.name} streamed`);
+      seen.push(entry.name);
+    }
+    assert(seen.join() === 'a,b,c', 'every tensor streamed, in file order');
+    let failed = false;
+    try {
+      for await (const _ of streamSafetensors(chunked(bytes.slice(0, bytes.length - 2), 7))) { /* consume */ }
+    } catch (e) {
+      failed = e.name === 'BitstackError' && e.code === 'FORMAT';
+    }
+    assert(failed, 'a truncated stream is a FORMAT error');
+    return [bytes];
   },
 });

@@ -57,3 +57,34 @@ export const cases = [{
     assert(ok[0].data.length === 2, 'a tensor that fits is read');
   },
 }];
+
+cases.push({
+  name: 'tfjs reader: fuzzed manifests and shards end in FORMAT errors or valid tensors',
+  async run({ readTfjsModel }) {
+    // A tiny deterministic PRNG (the one in util.mjs, inlined to keep this file's imports as they are).
+    let s = 12345;
+    const r = () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
+    const base = { weightsManifest: [{ paths: ['s0'], weights: [
+      { name: 'w', shape: [2, 3], dtype: 'float32' },
+      { name: 'h', shape: [4], dtype: 'float32', quantization: { dtype: 'float16' } },
+      { name: 'q', shape: [3], dtype: 'float32', quantization: { dtype: 'uint8', scale: 0.5, min: -1 } },
+    ] }] };
+    const text = JSON.stringify(base);
+    let ok = 0;
+    for (let t = 0; t < 1500; t++) {
+      let json;
+      const chars = text.split('');
+      for (let k = 0; k < 1 + (t % 4); k++) chars[Math.floor(r() * chars.length)] = String.fromCharCode(32 + Math.floor(r() * 95));
+      try { json = JSON.parse(chars.join('')); } catch { json = t % 2 ? null : [1, { a: 2 }]; }
+      const shard = Uint8Array.from({ length: Math.floor(r() * 48) }, () => Math.floor(r() * 256));
+      try {
+        const out = await readTfjsModel(json, async (p) => (p === 's0' ? shard : new Uint8Array(0)));
+        for (const x of out) assert(x.data.length === x.shape.reduce((a, b) => a * b, 1), 'decoded length matches the shape');
+        ok++;
+      } catch (e) {
+        assert(e.name === 'BitstackError' && e.code === 'FORMAT', `fuzz case ${t}: ${e.name}: ${e.message}`);
+      }
+    }
+    assert(ok > 0, 'some fuzzed inputs are still valid');
+  },
+});
