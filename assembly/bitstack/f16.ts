@@ -43,9 +43,28 @@ export function f32ToF16(src: usize, n: i32, dst: usize): void {
   for (let i = 0; i < n; i++) store<u16>(dst + (<usize>i << 1), toHalf(load<f32>(src + (<usize>i << 2))));
 }
 
-/** Converts n f16 values to f32. */
+/**
+ * Four halves (zero-extended to u32 lanes) → f32, exactly: shift exponent and mantissa into
+ * place and scale by 2^112 (this also turns subnormal halves into the right normal f32);
+ * Inf and NaN (exponent 31) get the f32 exponent 255; the sign goes back on last.
+ */
+@inline function halves4(v: v128): v128 {
+  const o = i32x4.shl(v128.and(v, i32x4.splat(0x7fff)), 13);
+  const scaled = f32x4.mul(o, f32x4.splat(5.192296858534828e+33)); // 2^112
+  const special = i32x4.ge_u(o, i32x4.splat(0x0f800000));
+  const mag = v128.bitselect(v128.or(o, i32x4.splat(0x7f800000)), scaled, special);
+  return v128.or(mag, i32x4.shl(v128.and(v, i32x4.splat(0x8000)), 16));
+}
+
+/** Converts n f16 values to f32, eight per step. */
 export function f16ToF32(src: usize, n: i32, dst: usize): void {
-  for (let i = 0; i < n; i++) store<f32>(dst + (<usize>i << 2), fromHalf(<u32>load<u16>(src + (<usize>i << 1))));
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const h = v128.load(src + (<usize>i << 1));
+    v128.store(dst + (<usize>i << 2), halves4(i32x4.extend_low_i16x8_u(h)));
+    v128.store(dst + (<usize>i << 2), halves4(i32x4.extend_high_i16x8_u(h)), 16);
+  }
+  for (; i < n; i++) store<f32>(dst + (<usize>i << 2), fromHalf(<u32>load<u16>(src + (<usize>i << 1))));
 }
 
 /** bfloat16 bits → f32 (exact: the high half of the f32), eight values per step. */
