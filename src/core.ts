@@ -227,7 +227,7 @@ export class Bitstack {
 
   /** Orders the blocks of several matrices into one stack (for budgets and files). */
   stack(matrices: Record<string, StackedMatrix>, opts?: StackOptions): Stack {
-    return stack(this.#rt, matrices, opts);
+    return stack(matrices, opts);
   }
 
   /**

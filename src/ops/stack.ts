@@ -126,7 +126,7 @@ export class Stack {
   }
 }
 
-export function stack(rt: Runtime, mats: Record<string, StackedMatrix>, opts: StackOptions = {}): Stack {
+export function stack(mats: Record<string, StackedMatrix>, opts: StackOptions = {}): Stack {
   if (typeof mats !== 'object' || mats === null || !Object.keys(mats).length) throw new BitstackError('ARG', 'stack needs { name: StackedMatrix, … }');
   for (const [name, sm] of Object.entries(mats)) {
     if (!(sm instanceof StackedMatrix)) throw new BitstackError('ARG', `${name} is not a StackedMatrix`);
@@ -247,7 +247,7 @@ export function readStack(rt: Runtime, bytes: Uint8Array, opts: { order?: StackO
       try { order = JSON.parse(file.metadata.order); } catch { fail('metadata "order" is not JSON'); }
     }
     try {
-      return stack(rt, mats, order === undefined ? { levelByLevel: true } : { order });
+      return stack(mats, order === undefined ? { levelByLevel: true } : { order });
     } catch (e) {
       if (e instanceof BitstackError && e.code === 'ARG' && opts.order === undefined) fail(`metadata order: ${e.message}`);
       throw e;
