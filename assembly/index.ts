@@ -83,7 +83,7 @@ export function dct_select(
 import { bitstackBlock } from './bitstack/decompose';
 import { reconstructTiles, stackedMatmul } from './bitstack/tiles';
 import { lutGemv, lutScratchBytes } from './bitstack/lut-gemv';
-import { f32ToF16, f16ToF32, bf16ToF32 } from './bitstack/f16';
+import { f32ToF16, f16ToF32, bf16ToF32, f32ToBf16 } from './bitstack/f16';
 import { packSigns } from './bitstack/signs';
 
 /** One BitStack block on the residual r (see bitstack/decompose.ts). Returns 0, or 1: out of memory. */
@@ -132,4 +132,9 @@ export function pack_signs(x: usize, n: i32, dst: usize): void {
 /** bfloat16 bits → f32, n values. */
 export function bf16_to_f32(src: usize, n: i32, dst: usize): void {
   bf16ToF32(src, n, dst);
+}
+
+/** f32 → bfloat16 bits (round to nearest even), n values. */
+export function f32_to_bf16(src: usize, n: i32, dst: usize): void {
+  f32ToBf16(src, n, dst);
 }

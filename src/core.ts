@@ -253,6 +253,11 @@ export class Bitstack {
     return fromFloat16(this.#rt, h);
   }
 
+  /** f32 → bfloat16 bits, round to nearest even (in wasm, SIMD). */
+  toBfloat16(x: Float32Array): Uint16Array {
+    return toFloat16(this.#rt, x, true);
+  }
+
   /** bfloat16 bits → f32 (in wasm, SIMD). */
   fromBfloat16(h: Uint16Array): Float32Array {
     return fromFloat16(this.#rt, h, true);

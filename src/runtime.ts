@@ -38,6 +38,7 @@ export interface KernelExports {
   f32_to_f16(src: number, n: number, dst: number): void;
   f16_to_f32(src: number, n: number, dst: number): void;
   bf16_to_f32(src: number, n: number, dst: number): void;
+  f32_to_bf16(src: number, n: number, dst: number): void;
   pack_signs(x: number, n: number, dst: number): void;
   svd_rank(f64: number, a: number, m: number, n: number, k: number, oversample: number, powerIters: number, seed: number,
     wantUV: number, s: number, u: number, vt: number, maxSweeps: number): number;
@@ -45,7 +46,7 @@ export interface KernelExports {
 
 const REQUIRED = ['memory', 'alloc', 'mark', 'release', 'reset', 'heap_base', 'set_floor', 'build_relaxed', 'first_nonfinite', 'gemm_f32', 'gemm_packed_b_bytes', 'gemm_pack_b',
   'svd_f64', 'svd_f32', 'svd_rank', 'dct_basis', 'dct_select',
-  'bitstack_block', 'bitstack_reconstruct', 'bitstack_matmul', 'bitstack_lut_gemv', 'bitstack_lut_scratch', 'f32_to_f16', 'f16_to_f32', 'bf16_to_f32', 'pack_signs'] as const;
+  'bitstack_block', 'bitstack_reconstruct', 'bitstack_matmul', 'bitstack_lut_gemv', 'bitstack_lut_scratch', 'f32_to_f16', 'f16_to_f32', 'bf16_to_f32', 'f32_to_bf16', 'pack_signs'] as const;
 
 /** Largest byte count one call may place in the arena (wasm32: 4 GiB, minus room for the data segment). */
 export const MAX_ARENA_BYTES = 2 ** 32 - 2 ** 20;

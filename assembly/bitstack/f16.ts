@@ -77,3 +77,25 @@ export function bf16ToF32(src: usize, n: i32, dst: usize): void {
   }
   for (; i < n; i++) store<u32>(dst + (<usize>i << 2), <u32>load<u16>(src + (<usize>i << 1)) << 16);
 }
+
+/** f32 → bfloat16 bits, round to nearest even (NaN stays a quiet NaN), eight values per step. */
+export function f32ToBf16(src: usize, n: i32, dst: usize): void {
+  let i = 0;
+  const lsb = i32x4.splat(1), bias = i32x4.splat(0x7fff), quiet = i32x4.splat(0x00400000);
+  for (; i + 8 <= n; i += 8) {
+    const a = v128.load(src + (<usize>i << 2)), b = v128.load(src + (<usize>i << 2), 16);
+    // bits + 0x7fff + ((bits >> 16) & 1), then the high half; NaN: keep it quiet instead.
+    const ra = i32x4.add(i32x4.add(a, bias), v128.and(i32x4.shr_u(a, 16), lsb));
+    const rb = i32x4.add(i32x4.add(b, bias), v128.and(i32x4.shr_u(b, 16), lsb));
+    const na = f32x4.ne(a, a), nb = f32x4.ne(b, b);
+    const ha = i32x4.shr_u(v128.bitselect(v128.or(a, quiet), ra, na), 16);
+    const hb = i32x4.shr_u(v128.bitselect(v128.or(b, quiet), rb, nb), 16);
+    v128.store(dst + (<usize>i << 1), i16x8.narrow_i32x4_u(ha, hb));
+  }
+  for (; i < n; i++) {
+    const bits = load<u32>(src + (<usize>i << 2));
+    const v = reinterpret<f32>(bits);
+    const h = v != v ? (bits | 0x00400000) >> 16 : (bits + 0x7fff + ((bits >> 16) & 1)) >> 16;
+    store<u16>(dst + (<usize>i << 1), <u16>h);
+  }
+}

@@ -177,11 +177,11 @@ program.command('extract')
   .argument('<file>')
   .requiredOption('--budget <size>', 'bytes, 3.5GB, 512MiB, or 2.25bits (per compressed parameter); covers the whole file')
   .requiredOption('-o, --output <file>', 'the dense .safetensors to write')
-  .option('--dtype <type>', 'f16 | f32', (v) => {
-    if (v !== 'f16' && v !== 'f32') throw new InvalidArgumentError('--dtype must be f16 or f32');
+  .option('--dtype <type>', 'f16 | bf16 | f32', (v) => {
+    if (v !== 'f16' && v !== 'bf16' && v !== 'f32') throw new InvalidArgumentError('--dtype must be f16, bf16 or f32');
     return v;
   }, 'f16')
-  .action(async (file: string, o: { budget: string; output: string; dtype: 'f16' | 'f32' }) => {
+  .action(async (file: string, o: { budget: string; output: string; dtype: 'f16' | 'bf16' | 'f32' }) => {
     const bw = await init();
     const { st, file: f, others, fixedBytes } = await openStack(bw, file);
     const budget = parseBudget(o.budget, params(st.matrices as Record<string, StackedMatrix>));
@@ -189,8 +189,9 @@ program.command('extract')
     const tensors = others.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: f.data.subarray(t.begin, t.end) }));
     for (const [name, sm] of Object.entries(st.matrices)) {
       const w = counts[name] ? sm.reconstruct(counts[name]) : new Float32Array(sm.rows * sm.cols);
-      const bytes = o.dtype === 'f16' ? new Uint8Array(bw.toFloat16(w).buffer) : new Uint8Array(w.buffer);
-      tensors.push({ name, dtype: o.dtype === 'f16' ? 'F16' : 'F32', shape: [sm.rows, sm.cols], bytes });
+      const bytes = o.dtype === 'f32' ? new Uint8Array(w.buffer)
+        : new Uint8Array((o.dtype === 'f16' ? bw.toFloat16(w) : bw.toBfloat16(w)).buffer);
+      tensors.push({ name, dtype: o.dtype === 'f16' ? 'F16' : o.dtype === 'bf16' ? 'BF16' : 'F32', shape: [sm.rows, sm.cols], bytes });
     }
     await writeAtomically(o.output, writeSafetensors(tensors as Parameters<typeof writeSafetensors>[0]));
     const used = st.byteLength(Object.values(counts).reduce((a, b) => a + b, 0));

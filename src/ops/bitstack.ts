@@ -310,12 +310,12 @@ export function packSigns(rt: Runtime, x: Float32Array): Uint8Array {
   });
 }
 
-/** f32 → IEEE half bits (round to nearest even), in wasm. */
-export function toFloat16(rt: Runtime, x: Float32Array): Uint16Array {
+/** f32 → IEEE half (or, with `bfloat`, bfloat16) bits, round to nearest even, in wasm. */
+export function toFloat16(rt: Runtime, x: Float32Array, bfloat = false): Uint16Array {
   if (!(x instanceof Float32Array)) throw new BitstackError('ARG', 'x must be a Float32Array');
   return rt.scoped(() => {
     const px = rt.copyIn(x), out = rt.alloc(2 * x.length || 2);
-    rt.exports.f32_to_f16(px, x.length, out);
+    (bfloat ? rt.exports.f32_to_bf16 : rt.exports.f32_to_f16)(px, x.length, out);
     return new Uint16Array(rt.exports.memory.buffer, out, x.length).slice();
   });
 }

@@ -50,7 +50,7 @@ cases.push({
 });
 
 cases.push({
-  name: 'bitstack: float16 conversion, round to nearest even, every half round-trips',
+  name: 'bitstack: float16 and bfloat16 conversion, round to nearest even, every value round-trips',
   run({ bw }) {
     const all = Uint16Array.from({ length: 65536 }, (_, i) => i);
     const f = bw.fromFloat16(all);
@@ -65,7 +65,21 @@ cases.push({
     x.set([65504, 65519, 65520, 1e10, -pow2(-25), pow2(-25) * 1.5, pow2(-24) * 2.5, 1 + pow2(-11), 1 + 3 * pow2(-11)], 0);
     const h = bw.toFloat16(x);
     for (let i = 0; i < x.length; i++) assert(h[i] === toHalfJs(x[i]), `toFloat16(${x[i]}) = ${h[i]}, reference ${toHalfJs(x[i])}`);
-    return [h, f];
+    // bfloat16: the high half of the f32, rounded to nearest even; every bfloat16 round-trips.
+    const bfAll = Uint16Array.from({ length: 65536 }, (_, i) => i);
+    const bf = bw.fromBfloat16(bfAll), bfBack = bw.toBfloat16(bf);
+    for (let i = 0; i < 65536; i++) {
+      if (Number.isNaN(bf[i])) { assert(Number.isNaN(bw.fromBfloat16(Uint16Array.of(bfBack[i]))[0]), `bf16 NaN ${i}`); continue; }
+      assert(bfBack[i] === i, `bfloat16 ${i} → ${bf[i]} → ${bfBack[i]}`);
+    }
+    const bits = new Uint32Array(x.buffer, x.byteOffset, x.length);
+    const bh = bw.toBfloat16(x);
+    for (let i = 0; i < x.length; i++) {
+      const up = bits[i] & 0xffff, hi = bits[i] >>> 16;
+      const want = up > 0x8000 || (up === 0x8000 && (hi & 1)) ? (hi + 1) & 0xffff : hi;
+      assert(bh[i] === want, `toBfloat16(${x[i]}) = ${bh[i]}, want ${want}`);
+    }
+    return [h, f, bh];
   },
 });
 
