@@ -56,7 +56,11 @@ describe('CLI', () => {
     const errors = json.rows.map((r: { overall: number }) => r.overall);
     expect(errors.at(-1)).toBeLessThan(errors[0]);
     expect(errors.at(-1)).toBeLessThan(0.35); // 3 blocks of a trained FFN matrix: ≈ 0.21
-    expect(await readFile(join(dir, 'report.svg'), 'utf8')).toMatch(/^<svg [\s\S]*<path [\s\S]*<\/svg>$/);
+    const svg = await readFile(join(dir, 'report.svg'), 'utf8');
+    expect(svg).toMatch(/^<svg [\s\S]*<path [\s\S]*<\/svg>$/);
+    // The log axis spans the errors (≈ 0.57 … 0.21): decades 1e-1 and 1e0.
+    expect(svg).toMatch(/>1e-1</);
+    expect(svg).toMatch(/>1e0</);
   }, 120_000);
 
   it('reads safetensors input (F32 and BF16) and keeps 1-D tensors', async () => {

@@ -9,7 +9,7 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
   const xs = series.flatMap((s) => s.points.map((p) => p[0])), ys = series.flatMap((s) => s.points.map((p) => p[1])).filter((y) => y > 0);
   const x0 = Math.min(...xs, 0), x1 = Math.max(...xs, 1e-9);
   const fy = (y: number) => (logY ? Math.log10(Math.max(y, 1e-12)) : y);
-  const y0 = Math.floor(fy(Math.min(...ys))), y1 = Math.ceil(fy(Math.max(...ys))) || y0 + 1;
+  const y0 = Math.floor(fy(Math.min(...ys))), y1 = Math.max(Math.ceil(fy(Math.max(...ys))), y0 + 1);
   const px = (x: number) => L + (x - x0) / (x1 - x0) * (W - L - R);
   const py = (y: number) => T + (y1 - fy(y)) / (y1 - y0 || 1) * (H - T - B);
   const colors = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
@@ -29,7 +29,9 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
     const c = colors[i % colors.length];
     const d = s.points.filter((p) => p[1] > 0).map((p, j) => `${j ? 'L' : 'M'}${px(p[0]).toFixed(1)},${py(p[1]).toFixed(1)}`).join(' ');
     out.push(`<path d="${d}" fill="none" stroke="${c}" stroke-width="${i === 0 ? 3 : 1.5}"/>`);
-    out.push(`<text x="${W - R + 10}" y="${T + 16 * i + 10}" fill="${c}">${esc(s.name.length > 28 ? '…' + s.name.slice(-27) : s.name)}</text>`);
+    // tfjs and HF names end in plumbing (…/Tensordot/Reshape_1, .weight): keep what tells them apart.
+    const label = s.name.replace(/\/(Tensordot\/Reshape_1|ConcatPartitions\/concat|kernel)$/g, '').replace(/\.weight$/, '');
+    out.push(`<text x="${W - R + 10}" y="${T + 16 * i + 10}" fill="${c}">${esc(label.length > 28 ? '…' + label.slice(-27) : label)}</text>`);
   });
   out.push('</svg>');
   return out.join('\n');
