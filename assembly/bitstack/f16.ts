@@ -38,9 +38,32 @@
   return reinterpret<f32>(sign | ((e + 112) << 23) | (m << 13));
 }
 
-/** Converts n f32 values to f16 bits. */
+/**
+ * Four f32 → f16 bits (in u32 lanes), round to nearest even, as toHalf: normal results by
+ * rebiasing and rounding the 13 dropped bits; subnormal ones by the float add 0.5 + |x|, whose
+ * rounding to a multiple of 2^-24 is exactly the half's (the bits above 0.5's count the units);
+ * overflow → Inf; NaN → quiet NaN.
+ */
+@inline function floats4(v: v128): v128 {
+  const x = v128.and(v, i32x4.splat(0x7fffffff));
+  const sign = v128.and(i32x4.shr_u(v, 16), i32x4.splat(0x8000));
+  const normal = i32x4.shr_u(i32x4.add(i32x4.add(i32x4.sub(x, i32x4.splat(0x38000000)), i32x4.splat(0xfff)),
+    v128.and(i32x4.shr_u(x, 13), i32x4.splat(1))), 13);
+  const sub = i32x4.sub(f32x4.add(x, f32x4.splat(0.5)), i32x4.splat(0x3f000000));
+  let h = v128.bitselect(sub, normal, i32x4.lt_u(x, i32x4.splat(0x38800000)));
+  h = v128.bitselect(i32x4.splat(0x7c00), h, i32x4.ge_u(x, i32x4.splat(0x477ff000)));
+  h = v128.bitselect(i32x4.splat(0x7e00), h, i32x4.gt_u(x, i32x4.splat(0x7f800000)));
+  return v128.or(h, sign);
+}
+
+/** Converts n f32 values to f16 bits, eight per step. */
 export function f32ToF16(src: usize, n: i32, dst: usize): void {
-  for (let i = 0; i < n; i++) store<u16>(dst + (<usize>i << 1), toHalf(load<f32>(src + (<usize>i << 2))));
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const lo = floats4(v128.load(src + (<usize>i << 2))), hi = floats4(v128.load(src + (<usize>i << 2), 16));
+    v128.store(dst + (<usize>i << 1), i16x8.narrow_i32x4_u(lo, hi));
+  }
+  for (; i < n; i++) store<u16>(dst + (<usize>i << 1), toHalf(load<f32>(src + (<usize>i << 2))));
 }
 
 /**
