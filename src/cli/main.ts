@@ -70,11 +70,8 @@ async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
 
 /** The stack file: pass-through tensors (F16) first, then the blocks in stack order. */
 function stackFile(bw: Bitstack, mats: Record<string, StackedMatrix>, passThrough: Tensor[]): Uint8Array {
-  const st = bw.stack(mats);
-  const blocks = readSafetensors(st.toSafetensors());
-  const tensors = passThrough.map((t) => ({ name: t.name, dtype: 'F16' as const, shape: t.shape, bytes: new Uint8Array(bw.toFloat16(t.data).buffer) }));
-  for (const e of blocks.tensors) tensors.push({ name: e.name, dtype: e.dtype as 'F16', shape: e.shape, bytes: blocks.data.subarray(e.begin, e.end) });
-  return writeSafetensors(tensors, blocks.metadata);
+  const prepend = passThrough.map((t) => ({ name: t.name, dtype: 'F16' as const, shape: t.shape, bytes: new Uint8Array(bw.toFloat16(t.data).buffer) }));
+  return bw.stack(mats).toSafetensors({ prepend });
 }
 
 /** Opens a stack file: the stack, and the other tensors (decoded). */

@@ -5,7 +5,7 @@
 import type { Runtime } from '../runtime.js';
 import { BitstackError } from '../errors.js';
 import { StackedMatrix, type BlockData } from './bitstack.js';
-import { readSafetensors, writeSafetensors, tensorBytes, type SafetensorsEntry } from '../formats/safetensors.js';
+import { readSafetensors, writeSafetensors, tensorBytes, type SafetensorsEntry, type SafetensorsDtype } from '../formats/safetensors.js';
 
 /** A global order: [matrix name, block index], each block after its predecessor. */
 export type StackOrder = Array<[string, number]>;
@@ -106,10 +106,11 @@ export class Stack {
   /**
    * One safetensors file with the reference's tensor names (`<name>.qweight_<i>` U8, `<name>.u_<i>` F16 m×k,
    * `<name>.vt_<i>` F16 k×n, plus `<name>.scale` F32 when a scale was used), data laid out in stack order
-   * (scales first), and the order and shapes in `__metadata__`.
+   * (`opts.prepend` tensors, then scales, first), and the order and shapes in `__metadata__`.
    */
-  toSafetensors(): Uint8Array {
-    const tensors: { name: string; dtype: 'U8' | 'F16' | 'F32'; shape: number[]; bytes: Uint8Array }[] = [];
+  toSafetensors(opts: { prepend?: Array<{ name: string; dtype: SafetensorsDtype; shape: number[]; bytes: Uint8Array }> } = {}): Uint8Array {
+    // Tensors every budget needs (embeddings, norms: `prepend`) and the scales come first.
+    const tensors: { name: string; dtype: SafetensorsDtype; shape: number[]; bytes: Uint8Array }[] = [...(opts.prepend ?? [])];
     const info: Record<string, unknown> = {};
     for (const [name, sm] of Object.entries(this.matrices)) {
       const scale = sm.scale;
