@@ -11,9 +11,8 @@ import { randomizedSvd } from '../svd/randomized';
 import { svd, SVD_OUT_OF_MEMORY } from '../svd/svd';
 import { packSigns } from './signs';
 import { toHalf, fromHalf } from './f16';
+import { OK, OUT_OF_MEMORY } from '../status';
 
-export const OK: i32 = 0;
-export const OUT_OF_MEMORY: i32 = 1;
 
 /**
  * Runs one block on the residual r (m×n f32, updated in place). Writes the packed

@@ -11,8 +11,7 @@
 // row do not wait on each other; per-row partial sums live in `acc` (m×16)
 // between chunks. Summation order is fixed: results are deterministic.
 
-const RANKS: i32 = 16;          // table entry: 16 f32 = 64 bytes
-const ENTRY: usize = 64;
+const ENTRY: usize = 64;        // table entry: 16 ranks × f32
 const TABLE: usize = 256 * 64;  // one group's table: 16 KB
 const GROUPS: i32 = 32;         // groups per chunk: 512 KB of tables
 
@@ -139,4 +138,3 @@ export function lutScratchBytes(m: i32): usize {
   return <usize>GROUPS * TABLE + 8 * ENTRY + <usize>m * ENTRY;
 }
 
-export const MAX_RANK: i32 = RANKS;

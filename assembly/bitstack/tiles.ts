@@ -6,9 +6,8 @@
 import { alloc, mark, release } from '../arena';
 import { gemm } from '../gemm/driver';
 import { signAt } from './signs';
+import { OK, OUT_OF_MEMORY } from '../status';
 
-export const OK: i32 = 0;
-export const OUT_OF_MEMORY: i32 = 1;
 
 /** Rows of W rebuilt at a time by stackedMatmul (tile of MT×n floats). */
 const MT: i32 = 32;

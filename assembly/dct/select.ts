@@ -9,9 +9,8 @@ import { gemm } from '../gemm/driver';
 import { transpose } from '../transpose';
 import { sortIndexDesc } from '../sort';
 import { dctRowsFft } from './dct2';
+import { OK, OUT_OF_MEMORY } from '../status';
 
-export const OK: i32 = 0;
-export const OUT_OF_MEMORY: i32 = 1;
 
 /** scores[j] = Σ_i |s[i][j]| (l1) or Σ_i s[i][j]² (l2), f64, for an rows×cols f32 matrix. */
 function scoreColumns(s: usize, rows: i32, cols: i32, l2: bool, scores: usize): void {

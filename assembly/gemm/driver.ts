@@ -21,9 +21,8 @@ import { MR, NR, KC, MC, NC, SHALLOW_K } from './params';
 import { packTransposedA, packB } from './pack';
 import { gemm_4x8_wasmsimd_splat as kernel } from './kernel-4x8-wasmsimd-splat';
 import { gemv_dot_4x8, gemv_axpy_4x4 } from './gemv-wasmsimd';
+import { OK, OUT_OF_MEMORY } from '../status';
 
-export const OK: i32 = 0;
-export const OUT_OF_MEMORY: i32 = 1;
 
 @inline function roundUp(x: i32, r: i32): i32 {
   return (x + r - 1) / r * r;
