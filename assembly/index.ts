@@ -44,18 +44,25 @@ export function svd_f32(a: usize, m: i32, n: i32, wantUV: i32, s: usize, u: usiz
 }
 
 import { randomizedSvd } from './svd/randomized';
+import { blockKrylovSvd } from './svd/block-krylov';
 
 /**
- * Rank-k SVD by randomized subspace iteration (see svd/randomized.ts): S (k), and when wantUV,
- * U (m×k) and Vt (k×n). `f64`: 1 for f64 data, 0 for f32. Returns as svd_f64.
+ * Rank-k randomized SVD: S (k), and when wantUV, U (m×k) and Vt (k×n). `f64`: 1 for f64 data,
+ * 0 for f32. `krylov`: 0 = subspace iteration with `iters` power iterations (svd/randomized.ts),
+ * 1 = block Krylov with `iters` steps (svd/block-krylov.ts). Returns as svd_f64.
  */
 export function svd_rank(
-  f64: i32, a: usize, m: i32, n: i32, k: i32, oversample: i32, powerIters: i32, seed: u32,
-  wantUV: i32, s: usize, u: usize, vt: usize, maxSweeps: i32,
+  f64: i32, a: usize, m: i32, n: i32, k: i32, oversample: i32, iters: i32, seed: u32,
+  wantUV: i32, s: usize, u: usize, vt: usize, maxSweeps: i32, krylov: i32,
 ): i32 {
+  if (krylov) {
+    return f64
+      ? blockKrylovSvd<f64>(a, m, n, k, oversample, iters, <u64>seed, wantUV != 0, s, u, vt, maxSweeps)
+      : blockKrylovSvd<f32>(a, m, n, k, oversample, iters, <u64>seed, wantUV != 0, s, u, vt, maxSweeps);
+  }
   return f64
-    ? randomizedSvd<f64>(a, m, n, k, oversample, powerIters, <u64>seed, wantUV != 0, s, u, vt, maxSweeps)
-    : randomizedSvd<f32>(a, m, n, k, oversample, powerIters, <u64>seed, wantUV != 0, s, u, vt, maxSweeps);
+    ? randomizedSvd<f64>(a, m, n, k, oversample, iters, <u64>seed, wantUV != 0, s, u, vt, maxSweeps)
+    : randomizedSvd<f32>(a, m, n, k, oversample, iters, <u64>seed, wantUV != 0, s, u, vt, maxSweeps);
 }
 
 import { firstNonFiniteF32, firstNonFiniteF64 } from './check';
@@ -88,10 +95,10 @@ import { packSigns } from './bitstack/signs';
 
 /** One BitStack block on the residual r (see bitstack/decompose.ts). Returns 0, or 1: out of memory. */
 export function bitstack_block(
-  r: usize, m: i32, n: i32, k: i32, exact: i32, powerIters: i32, oversample: i32, seed: u32,
+  r: usize, m: i32, n: i32, k: i32, method: i32, iters: i32, oversample: i32, seed: u32,
   subtractRounded: i32, signs: usize, a16: usize, b16: usize, out: usize,
 ): i32 {
-  return bitstackBlock(r, m, n, k, exact != 0, powerIters, oversample, seed, subtractRounded != 0, signs, a16, b16, out);
+  return bitstackBlock(r, m, n, k, method, iters, oversample, seed, subtractRounded != 0, signs, a16, b16, out);
 }
 
 /** w = W_b from `count` blocks (pointer triples signs, A f32, B f32 at `blocks`). Returns 0, or 1: out of memory. */

@@ -29,7 +29,7 @@ export interface KernelExports {
   dct_basis(n: number, rows: number, count: number, dst: number): void;
   dct_select(g: number, m: number, n: number, r: number, left: number, l2: number, fft: number, basis: number,
     idx: number, scores: number, projected: number): number;
-  bitstack_block(r: number, m: number, n: number, k: number, exact: number, powerIters: number, oversample: number,
+  bitstack_block(r: number, m: number, n: number, k: number, method: number, iters: number, oversample: number,
     seed: number, subtractRounded: number, signs: number, a16: number, b16: number, out: number): number;
   bitstack_reconstruct(blocks: number, count: number, m: number, n: number, k: number, w: number): number;
   bitstack_matmul(blocks: number, count: number, m: number, n: number, k: number, x: number, batch: number, y: number): number;
@@ -40,8 +40,8 @@ export interface KernelExports {
   bf16_to_f32(src: number, n: number, dst: number): void;
   f32_to_bf16(src: number, n: number, dst: number): void;
   pack_signs(x: number, n: number, dst: number): void;
-  svd_rank(f64: number, a: number, m: number, n: number, k: number, oversample: number, powerIters: number, seed: number,
-    wantUV: number, s: number, u: number, vt: number, maxSweeps: number): number;
+  svd_rank(f64: number, a: number, m: number, n: number, k: number, oversample: number, iters: number, seed: number,
+    wantUV: number, s: number, u: number, vt: number, maxSweeps: number, krylov: number): number;
 }
 
 const REQUIRED = ['memory', 'alloc', 'mark', 'release', 'reset', 'heap_base', 'set_floor', 'build_relaxed', 'first_nonfinite', 'gemm_f32', 'gemm_packed_b_bytes', 'gemm_pack_b',

@@ -87,4 +87,23 @@ describe('real trained weights', () => {
     exact.free();
     fast.free();
   });
+
+  it('BitStack on a trained 256×512 matrix: the default (block Krylov) within 1.01× of exact-SVD BitStack, where subspace iteration q = 6 was not', async () => {
+    const bw = await init();
+    const [w] = await loadRealWeights((name, shape) => shape.length === 2 && /TransformerLayer\/dense\/kernel/.test(name));
+    const [m, n] = w.shape;
+    expect([m, n]).toEqual([256, 512]);
+    const e = bw.decompose(w.data, m, n, { svd: 'exact' });
+    const ratios = (sm: { relativeErrors: Float64Array; free(): void }) => {
+      const r = Array.from(sm.relativeErrors, (v, b) => v / e.relativeErrors[b]);
+      sm.free();
+      return r;
+    };
+    const krylov = ratios(bw.decompose(w.data, m, n));
+    const subspace = ratios(bw.decompose(w.data, m, n, { rangeFinder: 'subspace', powerIters: 6, oversample: 24 }));
+    console.log(`BitStack 256×512, worst ratio to exact over 16 blocks: krylov ${Math.max(...krylov).toFixed(4)}, subspace q=6 ${Math.max(...subspace).toFixed(4)}`);
+    for (const r of krylov) expect(r).toBeLessThanOrEqual(1.01);
+    expect(Math.max(...subspace)).toBeGreaterThan(1.01);
+    e.free();
+  });
 });

@@ -8,23 +8,30 @@
 import { alloc, mark, release } from '../arena';
 import { gemm } from '../gemm/driver';
 import { randomizedSvd } from '../svd/randomized';
+import { blockKrylovSvd } from '../svd/block-krylov';
 import { svd, SVD_OUT_OF_MEMORY } from '../svd/svd';
-import { packSigns } from './signs';
+import { packSignsAndAbs } from './signs';
 import { toHalf, fromHalf } from './f16';
 import { OK, OUT_OF_MEMORY } from '../status';
 
+export const METHOD_SUBSPACE = 0;
+export const METHOD_EXACT = 1;
+export const METHOD_KRYLOV = 2;
 
 /**
  * Runs one block on the residual r (m×n f32, updated in place). Writes the packed
  * signs (ceil(m·n/8) bytes), A and B as f16 bits (m×k, k×n) and, in `out`,
  * ‖R‖_F² after the update (f64) then the Jacobi sweeps of the small SVD (f64).
- * exact: full Jacobi SVD of |R| instead of the randomized one.
+ * method: SVD of |R|: METHOD_SUBSPACE (randomized subspace iteration, `iters` power
+ * iterations), METHOD_EXACT (full Jacobi SVD) or METHOD_KRYLOV (randomized block
+ * Krylov, `iters` steps).
  */
 export function bitstackBlock(
-  r: usize, m: i32, n: i32, k: i32, exact: bool, powerIters: i32, oversample: i32, seed: u32,
+  r: usize, m: i32, n: i32, k: i32, method: i32, iters: i32, oversample: i32, seed: u32,
   subtractRounded: bool, signs: usize, a16: usize, b16: usize, out: usize,
 ): i32 {
   const saved = mark();
+  const exact = method == METHOD_EXACT;
   const count = m * n;
   const p = min(m, n);
   const mag = alloc(<usize>count << 2);
@@ -33,13 +40,12 @@ export function bitstackBlock(
   const vt = alloc(<usize>(exact ? p : k) * <usize>n << 2);
   const a = alloc(<usize>m * <usize>k << 2), b = alloc(<usize>k * <usize>n << 2);
   if (mag == 0 || s == 0 || u == 0 || vt == 0 || a == 0 || b == 0) { release(saved); return OUT_OF_MEMORY; }
-  packSigns(r, count, signs);
-  let i = 0;
-  for (; i + 4 <= count; i += 4) v128.store(mag + (<usize>i << 2), f32x4.abs(v128.load(r + (<usize>i << 2))));
-  for (; i < count; i++) store<f32>(mag + (<usize>i << 2), Mathf.abs(load<f32>(r + (<usize>i << 2))));
+  packSignsAndAbs(r, count, signs, mag);
   const sweeps = exact
     ? svd<f32>(mag, m, n, true, s, u, vt, 30)
-    : randomizedSvd<f32>(mag, m, n, k, oversample, powerIters, <u64>seed, true, s, u, vt, 30);
+    : method == METHOD_KRYLOV
+      ? blockKrylovSvd<f32>(mag, m, n, k, oversample, iters, <u64>seed, true, s, u, vt, 30)
+      : randomizedSvd<f32>(mag, m, n, k, oversample, iters, <u64>seed, true, s, u, vt, 30);
   if (sweeps == SVD_OUT_OF_MEMORY) { release(saved); return OUT_OF_MEMORY; }
   const ldu = exact ? p : k;
   // Split Σ evenly: A = U·√Σ, B = √Σ·Vᵀ; store f16, keep f32 (rounded or not) for the update.
@@ -63,7 +69,7 @@ export function bitstackBlock(
   // The signs are those of R itself (sign(0) = +1): R − S⊙AB = R ≥ 0 ? R − AB : R + AB.
   let acc = f64x2.splat(0);
   const zero = f32x4.splat(0);
-  i = 0;
+  let i = 0;
   for (; i + 4 <= count; i += 4) {
     const o = <usize>i << 2;
     const rv = v128.load(r + o), ab = v128.load(mag + o);

@@ -12,19 +12,35 @@
 
 /** Packs the signs of x (f32, count values) into ceil(count/8) bytes. */
 export function packSigns(x: usize, count: i32, dst: usize): void {
+  packSignsAndAbs(x, count, dst, 0);
+}
+
+/**
+ * packSigns, and when `abs` is not 0, |x| into it (count f32) in the same pass
+ * over x (a BitStack block needs both of the residual).
+ */
+export function packSignsAndAbs(x: usize, count: i32, dst: usize, abs: usize): void {
   const full = count >> 3;
   const zero = f32x4.splat(0);
   for (let b = 0; b < full; b++) {
-    const p = x + (<usize>b << 5);
+    const o = <usize>b << 5;
+    const v0 = v128.load(x + o), v1 = v128.load(x + o, 16);
     // x ≥ 0 per lane (so −0 → +1); bitmask puts element j at bit j; the byte wants it at bit 7−j.
-    const lo = i32x4.bitmask(f32x4.ge(v128.load(p), zero));
-    const hi = i32x4.bitmask(f32x4.ge(v128.load(p, 16), zero));
+    const lo = i32x4.bitmask(f32x4.ge(v0, zero));
+    const hi = i32x4.bitmask(f32x4.ge(v1, zero));
     store<u8>(dst + <usize>b, <u8>reverse8(lo | (hi << 4)));
+    if (abs) {
+      v128.store(abs + o, f32x4.abs(v0));
+      v128.store(abs + o, f32x4.abs(v1), 16);
+    }
   }
   if (count & 7) {
     let byte: u32 = 0;
     for (let j = 0; j < (count & 7); j++) {
-      byte |= (load<f32>(x + (<usize>((full << 3) + j) << 2)) >= 0 ? 1 : 0) << (7 - j);
+      const o = <usize>((full << 3) + j) << 2;
+      const v = load<f32>(x + o);
+      byte |= (v >= 0 ? 1 : 0) << (7 - j);
+      if (abs) store<f32>(abs + o, Mathf.abs(v));
     }
     store<u8>(dst + <usize>full, <u8>byte);
   }

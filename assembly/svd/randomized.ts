@@ -9,37 +9,11 @@
 // is orthonormalised transposed (rows = columns), the layout qr() works on.
 
 import { alloc, mark, release } from '../arena';
-import { gemm } from '../gemm/driver';
 import { NR } from '../gemm/params';
-import { gemmF64 } from '../gemm/gemm-f64';
-import { qr, applyQ } from './householder';
-import { svd, fixSigns, unitRoundoff, SVD_OUT_OF_MEMORY } from './svd';
+import { mm, orthonormalize } from './basis';
+import { svd, fixSigns, SVD_OUT_OF_MEMORY } from './svd';
 import { gaussian, seedRng } from './rng';
-import { set } from './vec';
 import { transpose } from '../transpose';
-
-/** C = op(A)·op(B) in T; false when out of memory. */
-@inline function mm<T>(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: bool, transB: bool): bool {
-  if (sizeof<T>() == 8) return gemmF64(a, b, c, m, k, n, transA, transB) == 0;
-  return gemm(a, b, c, m, k, n, transA, transB, 0) == 0;
-}
-
-/**
- * Overwrites the `cols` rows of length `len` in w (the columns of a len×cols
- * matrix) with an orthonormal basis of their span: Householder QR, then Q
- * formed explicitly in `q` (cols×len scratch). `tau`, `perm`: cols slots.
- */
-function orthonormalize<T>(w: usize, len: i32, cols: i32, tau: usize, perm: usize, q: usize): void {
-  const sz = sizeof<T>();
-  qr<T>(w, len, len, cols, tau, perm, false, 0, unitRoundoff<T>());
-  for (let j = 0; j < cols; j++) {
-    const row = q + <usize>j * <usize>len * sz;
-    memory.fill(row, 0, <usize>len * sz);
-    set<T>(row, j, 1);
-    applyQ<T>(w, len, len, cols, tau, row);
-  }
-  memory.copy(w, q, <usize>cols * <usize>len * sz);
-}
 
 /**
  * Rank-k SVD of the row-major m×n `a`: S (k), and when wantUV, U (m×k) and Vt (k×n).

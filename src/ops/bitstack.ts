@@ -25,12 +25,19 @@ export interface DecomposeOptions {
   /** SVD of each block's |R|: 'randomized' (default) or 'exact' (full Jacobi; small matrices). */
   svd?: 'randomized' | 'exact';
   /**
-   * Power iterations of the randomized SVD. Default 6: errors compound over blocks, and with 6
-   * (and oversample 24) the error after every b stays within 1.01× of exact-SVD BitStack on the
-   * bundled model's matrices (q = 2: 1.09×, q = 4: 1.02×; bench/bitstack.mjs).
+   * Range finder of the randomized SVD (see `bw.svd`). 'krylov' (default): block Krylov iteration,
+   * blocks of rank + oversample columns (rounded up to 8), `powerIters` steps. 'subspace': subspace
+   * iteration on rank + oversample columns, `powerIters` power iterations.
+   * Errors compound over blocks, so the general rank-k defaults of `bw.svd` are not accurate enough
+   * here. Measured on the bundled model's 7 trained matrices (bench/bitstack.mjs), worst ratio of
+   * the error after b blocks to exact-SVD BitStack over b = 1…16: krylov 4 steps, oversample 4
+   * (blocks of 24): ≤ 1.005×; subspace q = 6, oversample 24 (the previous default): up to 1.016×,
+   * at 1.6× the time on 4096×4096.
    */
+  rangeFinder?: 'krylov' | 'subspace';
+  /** Krylov steps (rangeFinder 'krylov', default 4) or power iterations ('subspace', default 6). */
   powerIters?: number;
-  /** Oversampling of the randomized SVD. Default 24 (ℓ = 40 for k = 16). */
+  /** Oversampling: 'krylov' default 4 (blocks of 24 columns for rank 16), 'subspace' default 24 (ℓ = 40). */
   oversample?: number;
   /** Seed of the randomized SVD's sketches (block i uses seed + i). Default 0. */
   seed?: number;
@@ -243,14 +250,24 @@ export class StackedMatrix {
   }
 }
 
+// Codes of bitstack_block's method argument (assembly/bitstack/decompose.ts).
+const METHOD_SUBSPACE = 0, METHOD_EXACT = 1, METHOD_KRYLOV = 2;
+// Block Krylov defaults: blocks of 16 + 4 → 24 columns, 4 steps (bench/bitstack.mjs, README).
+const KRYLOV_DEPTH = 4, KRYLOV_OVERSAMPLE = 4;
+
 /** Decomposes the m×n weight w (row-major f32) into `blocks` BitStack blocks of rank `rank`. */
 export function decompose(rt: Runtime, w: Float32Array, m: number, n: number, opts: DecomposeOptions = {}): StackedMatrix {
   m = dim('m', m);
   n = dim('n', n);
   const k = intOption('opts.rank', opts.rank, 16, 1, Math.min(16, m, n));
   const blocks = intOption('opts.blocks', opts.blocks, 16, 1, 1024);
-  const powerIters = intOption('opts.powerIters', opts.powerIters, 6, 0, 1000);
-  const oversample = intOption('opts.oversample', opts.oversample, 24, 0, 1 << 20);
+  const rangeFinder = opts.rangeFinder ?? 'krylov';
+  if (rangeFinder !== 'krylov' && rangeFinder !== 'subspace') {
+    throw new BitstackError('ARG', `opts.rangeFinder must be 'krylov' or 'subspace', got ${String(opts.rangeFinder)}`);
+  }
+  const krylov = rangeFinder === 'krylov';
+  const powerIters = intOption('opts.powerIters', opts.powerIters, krylov ? KRYLOV_DEPTH : 6, 0, 1000);
+  const oversample = intOption('opts.oversample', opts.oversample, krylov ? KRYLOV_OVERSAMPLE : 24, 0, 1 << 20);
   const seed = intOption('opts.seed', opts.seed, 0, 0, 2 ** 32 - 1 - blocks);
   const exact = (opts.svd ?? 'randomized') === 'exact';
   if (opts.svd !== undefined && opts.svd !== 'exact' && opts.svd !== 'randomized') {
@@ -277,13 +294,14 @@ export function decompose(rt: Runtime, w: Float32Array, m: number, n: number, op
     r.set(w);
     rt.checkFinite('w', w, residual.ptr);
     if (opts.scale) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) r[i * n + j] *= opts.scale[j];
-    for (const v of rt.f32(residual.ptr, m * n)) total += v * v;
+    const scaled = rt.f32(residual.ptr, m * n);
+    for (let i = 0; i < scaled.length; i++) total += scaled[i] * scaled[i];
     for (let q = 0; q < blocks; q++) {
       const bl = allocBlock(rt, m, n, k);
       made.push(bl);
       const norm2 = rt.scoped(() => {
         const out = rt.alloc(16);
-        rt.check(rt.exports.bitstack_block(residual.ptr, m, n, k, exact ? 1 : 0, powerIters, oversample, seed + q,
+        rt.check(rt.exports.bitstack_block(residual.ptr, m, n, k, exact ? METHOD_EXACT : krylov ? METHOD_KRYLOV : METHOD_SUBSPACE, powerIters, oversample, seed + q,
           subtractRounded ? 1 : 0, bl.signs.ptr, bl.a16.ptr, bl.b16.ptr, out), 'decompose');
         return rt.f64(out, 1)[0];
       });

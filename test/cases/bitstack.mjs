@@ -130,6 +130,22 @@ cases.push({
       if (b > 0) assert(sm.relativeErrors[b] < sm.relativeErrors[b - 1], 'error decreases block by block');
     }
     assert(sm.byteLength(2) === 2 * (Math.ceil(m * n / 8) + 2 * k * (m + n)), 'byteLength');
+    // The randomized SVDs: by default (block Krylov, 5 blocks of 8 columns) the basis covers all
+    // of min(m, n) = 40, i.e. the exact SVD up to rounding; a narrow basis (2 blocks of 8) and
+    // subspace iteration stay close and decrease too.
+    const variants = {
+      'krylov (default)': [bw.decompose(w, m, n, { rank: k, blocks }), 1e-3 + 0.01],
+      'krylov, 2 blocks of 8': [bw.decompose(w, m, n, { rank: k, blocks, powerIters: 1, oversample: 0 }), 0.1],
+      subspace: [bw.decompose(w, m, n, { rank: k, blocks, rangeFinder: 'subspace', powerIters: 2, oversample: 4 }), 0.1],
+    };
+    for (const [label, [v, tol]] of Object.entries(variants)) {
+      for (let b = 0; b < blocks; b++) {
+        const e = v.relativeErrors[b];
+        assert(e >= ref[b] * (1 - 0.01) - 1e-3 && e <= ref[b] * (1 + tol), `${label}, block ${b + 1}: error ${e}, exact ${ref[b]}`);
+        if (b > 0) assert(e < v.relativeErrors[b - 1], `${label}: error decreases block by block`);
+      }
+      v.free();
+    }
     const x = randomF32(n, 3), X = randomF32(n * 3, 4), X9 = randomF32(n * 9, 5);
     const outputs = [];
     for (let b = 1; b <= blocks; b++) {
@@ -177,6 +193,7 @@ cases.push({
     await expectError(() => bw.decompose(w, m, n, { blocks: 0 }), 'ARG');
     await expectError(() => bw.decompose(w, m, n, { scale: new Float32Array(n) }), 'ARG');
     await expectError(() => bw.decompose(w, m, n, { svd: 'lanczos' }), 'ARG');
+    await expectError(() => bw.decompose(w, m, n, { rangeFinder: 'lanczos' }), 'ARG');
     const nan = w.slice(); nan[4] = NaN;
     await expectError(() => bw.decompose(nan, m, n), 'NON_FINITE');
     sm.free();

@@ -322,3 +322,71 @@ cases.push({
     for (let i = 0; i < 8; i++) assert(Math.abs(r.S[i] - full.S[i]) <= 1e-5 * full.S[0], `rank = min(m,n): σ${i}`);
   },
 });
+
+for (const type of ['f64', 'f32']) {
+  cases.push({
+    name: `svd ${type} rank-k: block Krylov contains subspace iteration's range, and beats it`,
+    run({ bw }) {
+      // σ_i = 0.97^i (slow decay: the range finders differ). The Krylov basis [Q₀ … Q_q] spans
+      // (A·Aᵀ)^q·A·Ω as well, for the same Ω (b = ℓ = 8: same seed, same sketch), and the rank-k
+      // truncation of A within a larger subspace is at least as good.
+      const m = 150, n = 100, k = 8;
+      const d = new Float64Array(n);
+      let s = 1;
+      for (let i = 0; i < n; i++) { d[i] = s; s *= 0.97; }
+      const a = TYPES[type].from(withSingularValues(m, n, d, 80));
+      let tail = 0;
+      for (let i = k; i < n; i++) tail += d[i] * d[i];
+      const optimal = Math.sqrt(tail);
+      const opts = { rank: k, oversample: 0, powerIters: 2 };
+      const sub = bw.svd(a, m, n, opts);
+      const kry = bw.svd(a, m, n, { ...opts, rangeFinder: 'krylov' });
+      assert(kry.U.length === m * k && kry.S.length === k && kry.Vt.length === k * n, 'Krylov output shapes');
+      assert(kry.converged, 'Krylov: Jacobi converged');
+      const es = frobeniusResidual(a, sub, m, n, k) / optimal - 1;
+      const ek = frobeniusResidual(a, kry, m, n, k) / optimal - 1;
+      assert(ek >= -1e-5 && ek <= es + 1e-5, `Krylov excess ${ek} should not exceed subspace's ${es}`);
+      assert(ek < 0.02, `Krylov excess error ${ek} (subspace ${es}; 0.0167 when written)`);
+      const tol = type === 'f64' ? 1e-12 : 1e-4;
+      assert(orthogonalityLoss(kry.U, m, k) < tol, 'Krylov U orthonormal');
+      assert(orthogonalityLoss(transpose(kry.Vt, k, n), n, k) < tol, 'Krylov V orthonormal');
+      return [kry.U, kry.S, kry.Vt];
+    },
+  });
+
+  cases.push({
+    name: `svd ${type} rank-k: block Krylov on a matrix of lower rank than its basis`,
+    run({ bw }) {
+      // Rank 3, basis of 4 blocks of 8: after Q₀ every new block is rounding noise, and must
+      // still come out orthogonal to the others (else U is not orthonormal).
+      const m = 60, n = 40, k = 2;
+      const a = TYPES[type].from(product(randomF64(m * 3, 81), randomF64(3 * n, 82), m, 3, n));
+      const full = bw.svd(a, m, n);
+      const r = bw.svd(a, m, n, { rank: k, oversample: 6, powerIters: 3, rangeFinder: 'krylov' });
+      const tol = type === 'f64' ? 1e-12 : 1e-4;
+      for (let i = 0; i < k; i++) assert(Math.abs(r.S[i] - full.S[i]) <= tol * full.S[0], `σ${i} = ${r.S[i]}, full ${full.S[i]}`);
+      assert(orthogonalityLoss(r.U, m, k) < tol, 'U orthonormal');
+      assert(orthogonalityLoss(transpose(r.Vt, k, n), n, k) < tol, 'V orthonormal');
+      // Rank 3 with exact zeros: A·Aᵀ·Q₀ lies exactly in span(Q₀), the new blocks project to
+      // zero, and their Householder completions are unit vectors already in Q₀.
+      const diag = new (TYPES[type])(m * n);
+      for (let i = 0; i < 3; i++) diag[i * n + i] = 3 - i;
+      const dr = bw.svd(diag, m, n, { rank: k, oversample: 6, powerIters: 3, rangeFinder: 'krylov' });
+      assert(Math.abs(dr.S[0] - 3) <= 4 * tol && Math.abs(dr.S[1] - 2) <= 4 * tol, `diagonal: S = ${dr.S}`);
+      assert(orthogonalityLoss(dr.U, m, k) < tol, 'diagonal: U orthonormal');
+      // Basis wider than min(m, n): capped, exact up to rounding.
+      const wide = bw.svd(a, m, n, { rank: k, oversample: 30, powerIters: 5, rangeFinder: 'krylov' });
+      for (let i = 0; i < k; i++) assert(Math.abs(wide.S[i] - full.S[i]) <= tol * full.S[0], `capped basis: σ${i}`);
+      return [r.U, r.S, r.Vt, wide.S, dr.U, dr.S];
+    },
+  });
+}
+
+cases.push({
+  name: 'svd rank-k: rangeFinder errors',
+  async run({ bw }) {
+    const a = new Float32Array(12 * 8);
+    await expectError(() => bw.svd(a, 12, 8, { rank: 2, rangeFinder: 'lanczos' }), 'ARG');
+    await expectError(() => bw.svd(a, 12, 8, { rank: 2, rangeFinder: 'krylov', powerIters: -1 }), 'ARG');
+  },
+});

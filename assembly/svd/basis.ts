@@ -1,0 +1,55 @@
+// Orthonormal bases for the randomized SVDs. A basis of `cols` vectors of length
+// `len` is stored transposed (cols×len, one vector a row): the layout qr() works
+// on, and the one whose Gram products are GEMMs.
+
+import { gemm } from '../gemm/driver';
+import { gemmF64 } from '../gemm/gemm-f64';
+import { qr, applyQ } from './householder';
+import { unitRoundoff } from './svd';
+import { set } from './vec';
+
+/** C = op(A)·op(B) in T; false when out of memory. */
+@inline export function mm<T>(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: bool, transB: bool): bool {
+  if (sizeof<T>() == 8) return gemmF64(a, b, c, m, k, n, transA, transB) == 0;
+  return gemm(a, b, c, m, k, n, transA, transB, 0) == 0;
+}
+
+/**
+ * Overwrites the `cols` rows of length `len` in w with an orthonormal basis of
+ * their span: Householder QR, then Q formed explicitly in `q` (cols×len
+ * scratch). `tau`, `perm`: cols slots.
+ */
+export function orthonormalize<T>(w: usize, len: i32, cols: i32, tau: usize, perm: usize, q: usize): void {
+  const sz = sizeof<T>();
+  qr<T>(w, len, len, cols, tau, perm, false, 0, unitRoundoff<T>());
+  for (let j = 0; j < cols; j++) {
+    const row = q + <usize>j * <usize>len * sz;
+    memory.fill(row, 0, <usize>len * sz);
+    set<T>(row, j, 1);
+    applyQ<T>(w, len, len, cols, tau, row);
+  }
+  memory.copy(w, q, <usize>cols * <usize>len * sz);
+}
+
+/**
+ * w ← w − Qᵀ·(Q·wᵀ)ᵀ: removes from the `cols` rows of w (length len) their
+ * components along the `basis` orthonormal rows of q (one classical
+ * Gram–Schmidt pass as two GEMMs). `c`: basis×cols scratch, `d`: cols×len.
+ * False when out of memory.
+ */
+export function projectOut<T>(q: usize, basis: i32, w: usize, cols: i32, len: i32, c: usize, d: usize): bool {
+  if (basis == 0) return true;
+  if (!mm<T>(q, w, c, basis, len, cols, false, true)) return false;   // C = Q·wᵀ
+  if (!mm<T>(c, q, d, cols, basis, len, true, false)) return false;   // D = Cᵀ·Q
+  const count = <usize>cols * <usize>len;
+  if (sizeof<T>() == 4) {
+    let i: usize = 0;
+    for (; i + 4 <= count; i += 4) v128.store(w + (i << 2), f32x4.sub(v128.load(w + (i << 2)), v128.load(d + (i << 2))));
+    for (; i < count; i++) store<f32>(w + (i << 2), load<f32>(w + (i << 2)) - load<f32>(d + (i << 2)));
+  } else {
+    let i: usize = 0;
+    for (; i + 2 <= count; i += 2) v128.store(w + (i << 3), f64x2.sub(v128.load(w + (i << 3)), v128.load(d + (i << 3))));
+    for (; i < count; i++) store<f64>(w + (i << 3), load<f64>(w + (i << 3)) - load<f64>(d + (i << 3)));
+  }
+  return true;
+}
