@@ -45,7 +45,8 @@ async function compressTensors(bw: Bitstack, tensors: Tensor[], o: CompressOptio
     const [m, n] = t.shape;
     mats[t.name] = bw.decompose(t.data, m, n, {
       rank: Math.min(o.rank, m, n), blocks: o.blocks, svd: o.svd,
-      onProgress: (p) => { if (!o.quiet) bar.update(done + p.block * m * n, { matrix: t.name, block: p.block, blocks: p.blocks }); },
+      name: t.name,
+      onProgress: (p) => { if (!o.quiet) bar.update(done + p.block * m * n, { matrix: p.matrix, block: p.block, blocks: p.blocks }); },
     });
     done += m * n * o.blocks;
   }

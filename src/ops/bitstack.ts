@@ -8,6 +8,7 @@ import { dim, f32, intOption } from './validate.js';
 
 /** Progress of a decomposition, reported after every block. */
 export interface DecomposeProgress {
+  matrix: string;         // opts.name ('' when not given)
   block: number;          // blocks done (1…blocks)
   blocks: number;
   elapsed: number;        // ms since the start
@@ -43,6 +44,8 @@ export interface DecomposeOptions {
   seed?: number;
   /** Subtract the f16-rounded factors from the residual (default true), or the unrounded f32 ones (the reference). */
   subtractRounded?: boolean;
+  /** Name of the matrix, passed back in progress reports (e.g. its tensor name). Default ''. */
+  name?: string;
   onProgress?: (p: DecomposeProgress) => void;
 }
 
@@ -274,6 +277,8 @@ export function decompose(rt: Runtime, w: Float32Array, m: number, n: number, op
     throw new BitstackError('ARG', `opts.svd must be 'randomized' or 'exact', got ${String(opts.svd)}`);
   }
   if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw new BitstackError('ARG', 'opts.onProgress must be a function');
+  if (opts.name !== undefined && typeof opts.name !== 'string') throw new BitstackError('ARG', 'opts.name must be a string');
+  const matrix = opts.name ?? '';
   if (16 * m * n > 2 ** 32 - 2 ** 24) throw new BitstackError('TOO_LARGE', `decompose of ${m}×${n} does not fit wasm32 memory`);
   f32('w', w, m * n, `m×n (${m}×${n})`);
   let invScale: Float32Array | null = null;
@@ -307,7 +312,7 @@ export function decompose(rt: Runtime, w: Float32Array, m: number, n: number, op
       });
       finishBlock(rt, bl, m, n, k);
       errors[q] = total > 0 ? Math.sqrt(norm2 / total) : 0;
-      opts.onProgress?.({ block: q + 1, blocks, elapsed: Date.now() - start, relativeError: errors[q] });
+      opts.onProgress?.({ matrix, block: q + 1, blocks, elapsed: Date.now() - start, relativeError: errors[q] });
     }
   } catch (e) {
     for (const bl of made) freeBlock(rt, bl);

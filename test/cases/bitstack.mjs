@@ -122,9 +122,9 @@ cases.push({
     const w = bw.matmul(randomF32(m * 8, 1), randomF32(8 * n, 2), m, 8, n).map((v, i) => v + 0.05 * noise[i]);
     const ref = referenceErrors(bw, w, m, n, k, blocks);
     const seen = [];
-    const sm = bw.decompose(w, m, n, { rank: k, blocks, svd: 'exact', onProgress: (p) => seen.push(p.block) });
+    const sm = bw.decompose(w, m, n, { rank: k, blocks, svd: 'exact', name: 'layer.0', onProgress: (p) => seen.push(`${p.matrix}:${p.block}`) });
     assert(sm.rows === m && sm.cols === n && sm.rank === k && sm.blockCount === blocks, 'shape fields');
-    assert(seen.join() === '1,2,3,4,5,6', `progress after every block (${seen})`);
+    assert(seen.join() === 'layer.0:1,layer.0:2,layer.0:3,layer.0:4,layer.0:5,layer.0:6', `progress after every block (${seen})`);
     for (let b = 0; b < blocks; b++) {
       assert(Math.abs(sm.relativeErrors[b] - ref[b]) <= 1e-3 + 0.01 * ref[b], `block ${b + 1}: error ${sm.relativeErrors[b]}, reference ${ref[b]}`);
       if (b > 0) assert(sm.relativeErrors[b] < sm.relativeErrors[b - 1], 'error decreases block by block');
@@ -194,6 +194,7 @@ cases.push({
     await expectError(() => bw.decompose(w, m, n, { scale: new Float32Array(n) }), 'ARG');
     await expectError(() => bw.decompose(w, m, n, { svd: 'lanczos' }), 'ARG');
     await expectError(() => bw.decompose(w, m, n, { rangeFinder: 'lanczos' }), 'ARG');
+    await expectError(() => bw.decompose(w, m, n, { name: 3 }), 'ARG');
     const nan = w.slice(); nan[4] = NaN;
     await expectError(() => bw.decompose(nan, m, n), 'NON_FINITE');
     sm.free();
