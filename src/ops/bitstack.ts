@@ -33,7 +33,7 @@ export interface DecomposeOptions {
    * here. Measured on the bundled model's 7 trained matrices (bench/bitstack.mjs), worst ratio of
    * the error after b blocks to exact-SVD BitStack over b = 1…16: krylov 4 steps, oversample 4
    * (blocks of 24): ≤ 1.005×; subspace q = 6, oversample 24 (the previous default): up to 1.016×,
-   * at 1.6× the time on 4096×4096.
+   * at 1.7× the time on 4096×4096.
    */
   rangeFinder?: 'krylov' | 'subspace';
   /** Krylov steps (rangeFinder 'krylov', default 4) or power iterations ('subspace', default 6). */

@@ -72,7 +72,7 @@ export function svd<A extends Float32Array | Float64Array>(
   const block = Math.min(Math.ceil((rank + oversample) / 8) * 8, p);
   const l = rangeFinder === 'krylov' ? Math.min(powerIters + 1, Math.max(1, Math.floor(p / block))) * block : block;
   const bytes = rank
-    ? sz * (2 * m * n + 4 * block * big + 3 * l * big + 3 * l * l + rank * (m + n)) + 64 * big
+    ? sz * (2 * m * n + 4 * block * big + 4 * l * big + 3 * l * l + rank * (m + n)) + 64 * big
     : sz * (2 * m * n + 2 * p * big + 2 * p * p + p) + 64 * (p + big);
   if (bytes > MAX_ARENA_BYTES) {
     throw new BitstackError('TOO_LARGE', `svd of ${m}×${n} needs about ${bytes} bytes, more than wasm32 can address`);
