@@ -6,7 +6,7 @@ import { BitstackError } from './errors.js';
 import { Runtime } from './runtime.js';
 import { matmul, type MatmulOptions } from './ops/matmul.js';
 import { svd, type SvdOptions, type SvdResult } from './ops/svd.js';
-import { decompose, packSigns, toFloat16, fromFloat16, type DecomposeOptions, type StackedMatrix } from './ops/bitstack.js';
+import { decompose, decomposeAsync, packSigns, toFloat16, fromFloat16, type DecomposeOptions, type DecomposeAsyncOptions, type StackedMatrix } from './ops/bitstack.js';
 import { stack, readStack, type Stack, type StackOptions, type StackOrder } from './ops/stack.js';
 import { dctBasis, dctSelect, backProject, svdProject, type DctSelectOptions, type Projection } from './ops/dct.js';
 import { WasmMatrix } from './matrix.js';
@@ -16,7 +16,7 @@ export { BitstackError, type BitstackErrorCode } from './errors.js';
 export type { MatmulOptions } from './ops/matmul.js';
 export type { SvdOptions, SvdResult } from './ops/svd.js';
 export type { DctSelectOptions, Projection } from './ops/dct.js';
-export { StackedMatrix, type DecomposeOptions, type DecomposeProgress, type BlockData } from './ops/bitstack.js';
+export { StackedMatrix, type DecomposeOptions, type DecomposeAsyncOptions, type DecomposeProgress, type BlockData } from './ops/bitstack.js';
 export { Stack, type StackOptions, type StackOrder } from './ops/stack.js';
 export { readSafetensors, writeSafetensors, openSafetensors, streamSafetensors, type SafetensorsFile, type SafetensorsEntry, type SafetensorsDtype, type SafetensorsReader } from './formats/safetensors.js';
 export { WasmMatrix } from './matrix.js';
@@ -223,6 +223,14 @@ export class Bitstack {
    */
   decompose(w: Float32Array, m: number, n: number, opts?: DecomposeOptions): StackedMatrix {
     return decompose(this.#rt, w, m, n, opts);
+  }
+
+  /**
+   * decompose() without blocking: yields to the event loop between blocks (progress can be drawn,
+   * the page stays responsive) and stops when `opts.signal` aborts (`ABORTED` error). Same result.
+   */
+  decomposeAsync(w: Float32Array, m: number, n: number, opts?: DecomposeAsyncOptions): Promise<StackedMatrix> {
+    return decomposeAsync(this.#rt, w, m, n, opts);
   }
 
   /** Orders the blocks of several matrices into one stack (for budgets and files). */

@@ -9,6 +9,7 @@
  * - `UNSUPPORTED`   the runtime lacks a WebAssembly feature this call needs (SIMD128, relaxed SIMD)
  * - `WASM`          the module given to `init` is not a bitstack-wasm kernels module
  * - `FORMAT`        a model file or manifest is malformed (bad header, dtype, shape or byte range)
+ * - `ABORTED`       an async call was cancelled through its AbortSignal (`cause`: the signal's reason)
  */
 export type BitstackErrorCode =
   | 'ARG'
@@ -19,13 +20,14 @@ export type BitstackErrorCode =
   | 'OUT_OF_MEMORY'
   | 'UNSUPPORTED'
   | 'WASM'
-  | 'FORMAT';
+  | 'FORMAT'
+  | 'ABORTED';
 
 /** The only error type the library throws on bad input or an unusable runtime. */
 export class BitstackError extends Error {
   readonly code: BitstackErrorCode;
-  constructor(code: BitstackErrorCode, message: string) {
-    super(message);
+  constructor(code: BitstackErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'BitstackError';
     this.code = code;
   }

@@ -260,6 +260,46 @@ const KRYLOV_DEPTH = 4, KRYLOV_OVERSAMPLE = 4;
 
 /** Decomposes the m×n weight w (row-major f32) into `blocks` BitStack blocks of rank `rank`. */
 export function decompose(rt: Runtime, w: Float32Array, m: number, n: number, opts: DecomposeOptions = {}): StackedMatrix {
+  const steps = decomposeSteps(rt, w, m, n, opts);
+  for (;;) {
+    const s = steps.next();
+    if (s.done) return s.value;
+  }
+}
+
+/** Options of {@link decomposeAsync}. */
+export interface DecomposeAsyncOptions extends DecomposeOptions {
+  /** Cancels the decomposition between blocks: the promise rejects with an `ABORTED` BitstackError. */
+  signal?: AbortSignal;
+}
+
+/**
+ * decompose() that gives the event loop back between blocks (a macrotask each), so that a page
+ * stays responsive and progress can be drawn, and that can be cancelled through `opts.signal`
+ * (its blocks and residual are freed). Same arguments, same result bits.
+ */
+export async function decomposeAsync(
+  rt: Runtime, w: Float32Array, m: number, n: number, opts: DecomposeAsyncOptions = {},
+): Promise<StackedMatrix> {
+  const signal = opts.signal;
+  if (signal !== undefined && (signal === null || typeof signal !== 'object' || typeof signal.aborted !== 'boolean')) {
+    throw new BitstackError('ARG', 'opts.signal must be an AbortSignal');
+  }
+  const aborted = () => new BitstackError('ABORTED', 'decompose was aborted', { cause: signal?.reason });
+  if (signal?.aborted) throw aborted();
+  const steps = decomposeSteps(rt, w, m, n, opts);
+  let s = steps.next();
+  while (!s.done) {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    s = signal?.aborted ? steps.throw(aborted()) : steps.next();
+  }
+  return s.value;
+}
+
+/** decompose() as steps: yields after every block but the last, returns the matrix. */
+function* decomposeSteps(
+  rt: Runtime, w: Float32Array, m: number, n: number, opts: DecomposeOptions,
+): Generator<void, StackedMatrix, void> {
   m = dim('m', m);
   n = dim('n', n);
   const k = intOption('opts.rank', opts.rank, 16, 1, Math.min(16, m, n));
@@ -313,6 +353,7 @@ export function decompose(rt: Runtime, w: Float32Array, m: number, n: number, op
       finishBlock(rt, bl, m, n, k);
       errors[q] = total > 0 ? Math.sqrt(norm2 / total) : 0;
       opts.onProgress?.({ matrix, block: q + 1, blocks, elapsed: Date.now() - start, relativeError: errors[q] });
+      if (q + 1 < blocks) yield;
     }
   } catch (e) {
     for (const bl of made) freeBlock(rt, bl);

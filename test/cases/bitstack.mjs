@@ -202,3 +202,43 @@ cases.push({
     return [wb, y];
   },
 });
+
+cases.push({
+  name: 'bitstack: decomposeAsync yields between blocks, equals decompose, aborts and frees',
+  async run({ bw }) {
+    const m = 24, n = 40, k = 4, blocks = 4;
+    const w = randomF32(m * n, 21);
+    const sync = bw.decompose(w, m, n, { rank: k, blocks });
+    // A timer set during block 1's progress report runs before block 2: the event loop got a turn.
+    const events = [];
+    const sm = await bw.decomposeAsync(w, m, n, {
+      rank: k, blocks,
+      onProgress: (p) => {
+        events.push(`block ${p.block}`);
+        if (p.block === 1) setTimeout(() => events.push('timer'), 0);
+      },
+    });
+    assert(events.join() === 'block 1,timer,block 2,block 3,block 4', `event order: ${events}`);
+    for (let b = 0; b < blocks; b++) assert(sm.relativeErrors[b] === sync.relativeErrors[b], `same error after ${b + 1} blocks`);
+    const wa = sm.reconstruct(), ws = sync.reconstruct();
+    for (let i = 0; i < m * n; i++) assert(wa[i] === ws[i], 'same reconstruction bits');
+    sm.free();
+    sync.free();
+    // Abort after block 2: ABORTED, with the signal's reason as cause, and every block freed.
+    const before = bw.residentBytes;
+    const controller = new AbortController();
+    let seen = 0;
+    const err = await expectError(() => bw.decomposeAsync(w, m, n, {
+      rank: k, blocks, signal: controller.signal,
+      onProgress: (p) => { seen = p.block; if (p.block === 2) controller.abort('enough'); },
+    }), 'ABORTED');
+    assert(seen === 2, `stopped after block ${seen}`);
+    assert(err.cause === 'enough', `cause: ${err.cause}`);
+    assert(bw.residentBytes === before, `resident bytes back to ${before}, got ${bw.residentBytes}`);
+    // Already aborted: rejects before any work; a non-signal is an ARG error.
+    await expectError(() => bw.decomposeAsync(w, m, n, { signal: AbortSignal.abort() }), 'ABORTED');
+    await expectError(() => bw.decomposeAsync(w, m, n, { signal: {} }), 'ARG');
+    await expectError(() => bw.decomposeAsync(w, m, 0), 'EMPTY');
+    return [wa];
+  },
+});

@@ -27,14 +27,14 @@ export function assert(cond, message) {
   if (!cond) throw new Error(message);
 }
 
-/** Runs fn, which must throw a BitstackError with `code`. */
+/** Runs fn, which must throw a BitstackError with `code`; returns the error. */
 export async function expectError(fn, code) {
   try {
     await fn();
   } catch (e) {
     assert(e && e.name === 'BitstackError', `expected BitstackError(${code}), got ${e && e.name}: ${e && e.message}`);
     assert(e.code === code, `expected code ${code}, got ${e.code}: ${e.message}`);
-    return;
+    return e;
   }
   throw new Error(`expected BitstackError(${code}), nothing was thrown`);
 }
