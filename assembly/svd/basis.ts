@@ -2,10 +2,11 @@
 // `len` is stored transposed (cols×len, one vector a row): the layout qr() works
 // on, and the one whose Gram products are GEMMs.
 
+import { alloc, mark, release } from '../arena';
 import { gemm } from '../gemm/driver';
 import { gemmF64 } from '../gemm/gemm-f64';
 import { qr, applyQ } from './householder';
-import { unitRoundoff } from './svd';
+import { svd, fixSigns, unitRoundoff, SVD_OUT_OF_MEMORY } from './svd';
 import { set } from './vec';
 
 /** C = op(A)·op(B) in T; false when out of memory. */
@@ -52,4 +53,34 @@ export function projectOut<T>(q: usize, basis: i32, w: usize, cols: i32, len: i3
     for (; i < count; i++) store<f64>(w + (i << 3), load<f64>(w + (i << 3)) - load<f64>(d + (i << 3)));
   }
   return true;
+}
+
+/**
+ * The last step of both range finders: with B = Qᵀ·A (l×n) for an orthonormal
+ * basis Q (m×l), B = Û·Σ·V̂ᵀ (svd.ts), and the rank-k SVD of A is S = Σ[:k],
+ * U = Q·Û[:, :k] (m×k), Vt = V̂ᵀ[:k] (k×n). `q`: Q row-major (m×l), or Qᵀ (l×m)
+ * when `qTransposed`. Returns the Jacobi sweeps on B or SVD_OUT_OF_MEMORY.
+ */
+export function svdFromRange<T>(
+  q: usize, qTransposed: bool, bm: usize, m: i32, n: i32, l: i32, k: i32,
+  wantUV: bool, sOut: usize, uOut: usize, vtOut: usize, maxSweeps: i32,
+): i32 {
+  const sz = sizeof<T>();
+  const saved = mark();
+  const sB = alloc(<usize>l * sz);
+  const uB = wantUV ? alloc(<usize>l * <usize>l * sz) : 1;
+  const vtB = wantUV ? alloc(<usize>l * <usize>n * sz) : 1;
+  const uBk = wantUV ? alloc(<usize>l * <usize>k * sz) : 1;
+  if (sB == 0 || uB == 0 || vtB == 0 || uBk == 0) { release(saved); return SVD_OUT_OF_MEMORY; }
+  const sweeps = svd<T>(bm, l, n, wantUV, sB, uB, vtB, maxSweeps);
+  if (sweeps == SVD_OUT_OF_MEMORY) { release(saved); return sweeps; }
+  memory.copy(sOut, sB, <usize>k * sz);
+  if (wantUV) {
+    for (let i = 0; i < l; i++) memory.copy(uBk + <usize>i * <usize>k * sz, uB + <usize>i * <usize>l * sz, <usize>k * sz);
+    if (!mm<T>(q, uBk, uOut, m, l, k, qTransposed, false)) { release(saved); return SVD_OUT_OF_MEMORY; }
+    memory.copy(vtOut, vtB, <usize>k * <usize>n * sz);
+    fixSigns<T>(uOut, vtOut, m, n, k);
+  }
+  release(saved);
+  return sweeps;
 }

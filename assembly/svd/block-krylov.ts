@@ -12,8 +12,8 @@
 
 import { alloc, mark, release } from '../arena';
 import { NR } from '../gemm/params';
-import { mm, orthonormalize, projectOut } from './basis';
-import { svd, fixSigns, SVD_OUT_OF_MEMORY } from './svd';
+import { mm, orthonormalize, projectOut, svdFromRange } from './basis';
+import { SVD_OUT_OF_MEMORY } from './svd';
 import { gaussian, seedRng } from './rng';
 import { dot } from './vec';
 import { transpose } from '../transpose';
@@ -44,12 +44,7 @@ export function blockKrylovSvd<T>(
   const c = alloc(<usize>l * <usize>b * sz);
   const tau = alloc(<usize>b << 3);
   const perm = alloc(<usize>b << 2);
-  const sB = alloc(<usize>l * sz);
-  const uB = wantUV ? alloc(<usize>l * <usize>l * sz) : 1;
-  const vtB = wantUV ? alloc(<usize>l * <usize>n * sz) : 1;
-  const uBk = wantUV ? alloc(<usize>l * <usize>k * sz) : 1;
-  if (at == 0 || omega == 0 || y == 0 || qt == 0 || z == 0 || bm == 0 || scratch == 0 || c == 0 || tau == 0 ||
-      perm == 0 || sB == 0 || uB == 0 || vtB == 0 || uBk == 0) {
+  if (at == 0 || omega == 0 || y == 0 || qt == 0 || z == 0 || bm == 0 || scratch == 0 || c == 0 || tau == 0 || perm == 0) {
     release(saved);
     return SVD_OUT_OF_MEMORY;
   }
@@ -90,16 +85,7 @@ export function blockKrylovSvd<T>(
     }
     orthonormalize<T>(w, m, b, tau, perm, scratch);
   }
-  const sweeps = svd<T>(bm, l, n, wantUV, sB, uB, vtB, maxSweeps);
-  if (sweeps == SVD_OUT_OF_MEMORY) { release(saved); return sweeps; }
-  memory.copy(sOut, sB, <usize>k * sz);
-  if (wantUV) {
-    // U = Q·Û[:, :k] (m×k), Q read transposed; Vt = the first k rows of V̂ᵀ.
-    for (let i = 0; i < l; i++) memory.copy(uBk + <usize>i * <usize>k * sz, uB + <usize>i * <usize>l * sz, <usize>k * sz);
-    if (!mm<T>(qt, uBk, uOut, m, l, k, true, false)) { release(saved); return SVD_OUT_OF_MEMORY; }
-    memory.copy(vtOut, vtB, <usize>k * <usize>n * sz);
-    fixSigns<T>(uOut, vtOut, m, n, k);
-  }
+  const sweeps = svdFromRange<T>(qt, true, bm, m, n, l, k, wantUV, sOut, uOut, vtOut, maxSweeps);
   release(saved);
   return sweeps;
 }

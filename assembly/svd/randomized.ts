@@ -10,8 +10,8 @@
 
 import { alloc, mark, release } from '../arena';
 import { NR } from '../gemm/params';
-import { mm, orthonormalize } from './basis';
-import { svd, fixSigns, SVD_OUT_OF_MEMORY } from './svd';
+import { mm, orthonormalize, svdFromRange } from './basis';
+import { SVD_OUT_OF_MEMORY } from './svd';
 import { gaussian, seedRng } from './rng';
 import { transpose } from '../transpose';
 
@@ -40,12 +40,7 @@ export function randomizedSvd<T>(
   const scratch = alloc(<usize>l * <usize>max(m, n) * sz);
   const tau = alloc(<usize>l << 3);
   const perm = alloc(<usize>l << 2);
-  const sB = alloc(<usize>l * sz);
-  const uB = wantUV ? alloc(<usize>l * <usize>l * sz) : 1;
-  const vtB = wantUV ? alloc(<usize>l * <usize>n * sz) : 1;
-  const uBk = wantUV ? alloc(<usize>l * <usize>k * sz) : 1;
-  if (at == 0 || omega == 0 || y == 0 || qt == 0 || z == 0 || zt == 0 || scratch == 0 || tau == 0 || perm == 0 ||
-      sB == 0 || uB == 0 || vtB == 0 || uBk == 0) {
+  if (at == 0 || omega == 0 || y == 0 || qt == 0 || z == 0 || zt == 0 || scratch == 0 || tau == 0 || perm == 0) {
     release(saved);
     return SVD_OUT_OF_MEMORY;
   }
@@ -69,17 +64,8 @@ export function randomizedSvd<T>(
     transpose<T>(y, m, l, qt);
     orthonormalize<T>(qt, m, l, tau, perm, scratch);
   }
-  // B (ℓ×n) = Û·Σ·V̂ᵀ; y holds Q (m×ℓ).
-  const sweeps = svd<T>(zt, l, n, wantUV, sB, uB, vtB, maxSweeps);
-  if (sweeps == SVD_OUT_OF_MEMORY) { release(saved); return sweeps; }
-  memory.copy(sOut, sB, <usize>k * sz);
-  if (wantUV) {
-    // U = Q·Û[:, :k] (m×k); Vt = the first k rows of V̂ᵀ.
-    for (let i = 0; i < l; i++) memory.copy(uBk + <usize>i * <usize>k * sz, uB + <usize>i * <usize>l * sz, <usize>k * sz);
-    if (!mm<T>(y, uBk, uOut, m, l, k, false, false)) { release(saved); return SVD_OUT_OF_MEMORY; }
-    memory.copy(vtOut, vtB, <usize>k * <usize>n * sz);
-    fixSigns<T>(uOut, vtOut, m, n, k);
-  }
+  // B = Qᵀ·A (ℓ×n) is in zt, Q (m×ℓ) in y.
+  const sweeps = svdFromRange<T>(y, false, zt, m, n, l, k, wantUV, sOut, uOut, vtOut, maxSweeps);
   release(saved);
   return sweeps;
 }

@@ -269,19 +269,26 @@ function frobeniusResidual(a, r, m, n, k) {
   return Math.sqrt(sum);
 }
 
+/**
+ * An m×n matrix of `type` with singular values σ_i = ratio^i (products only: the same bits in
+ * every engine), and the optimal rank-k Frobenius error √(Σ_{i≥k} σ_i²).
+ */
+function geometricSpectrum(type, m, n, k, ratio, seed) {
+  const d = new Float64Array(n);
+  let s = 1;
+  for (let i = 0; i < n; i++) { d[i] = s; s *= ratio; }
+  let tail = 0;
+  for (let i = k; i < n; i++) tail += d[i] * d[i];
+  return { a: TYPES[type].from(withSingularValues(m, n, d, seed)), d, optimal: Math.sqrt(tail) };
+}
+
 for (const type of ['f64', 'f32']) {
   cases.push({
     name: `svd ${type} rank-k: randomized subspace iteration vs the exact truncation`,
     run({ bw }) {
       // Known spectrum σ_i = 0.9^i: the optimal rank-k error is √(Σ_{i≥k} σ_i²).
       const m = 120, n = 80, k = 8;
-      const d = new Float64Array(n);
-      let s = 1;
-      for (let i = 0; i < n; i++) { d[i] = s; s *= 0.9; }
-      const a = TYPES[type].from(withSingularValues(m, n, d, 60));
-      let tail = 0;
-      for (let i = k; i < n; i++) tail += d[i] * d[i];
-      const optimal = Math.sqrt(tail);
+      const { a, d, optimal } = geometricSpectrum(type, m, n, k, 0.9, 60);
       const r = bw.svd(a, m, n, { rank: k });
       assert(r.U.length === m * k && r.S.length === k && r.Vt.length === k * n, 'rank-k output shapes');
       assert(r.converged, 'rank-k Jacobi converged');
@@ -331,13 +338,7 @@ for (const type of ['f64', 'f32']) {
       // (A·Aᵀ)^q·A·Ω as well, for the same Ω (b = ℓ = 8: same seed, same sketch), and the rank-k
       // truncation of A within a larger subspace is at least as good.
       const m = 150, n = 100, k = 8;
-      const d = new Float64Array(n);
-      let s = 1;
-      for (let i = 0; i < n; i++) { d[i] = s; s *= 0.97; }
-      const a = TYPES[type].from(withSingularValues(m, n, d, 80));
-      let tail = 0;
-      for (let i = k; i < n; i++) tail += d[i] * d[i];
-      const optimal = Math.sqrt(tail);
+      const { a, optimal } = geometricSpectrum(type, m, n, k, 0.97, 80);
       const opts = { rank: k, oversample: 0, powerIters: 2 };
       const sub = bw.svd(a, m, n, opts);
       const kry = bw.svd(a, m, n, { ...opts, rangeFinder: 'krylov' });
