@@ -92,26 +92,38 @@ import { reconstructTiles, stackedMatmul } from './bitstack/tiles';
 import { lutGemv, lutScratchBytes } from './bitstack/lut-gemv';
 import { f32ToF16, f16ToF32, bf16ToF32, f32ToBf16 } from './bitstack/f16';
 import { packSigns } from './bitstack/signs';
+import { decodeInt8 } from './bitstack/factors';
 
-/** One BitStack block on the residual r (see bitstack/decompose.ts). Returns 0, or 1: out of memory. */
+/**
+ * One BitStack block on the residual r (see bitstack/decompose.ts): SVD at rank kmax, the
+ * rank of `rankMask` with the largest error reduction per byte, factors stored as f16
+ * (factors 0) or int8 + f16 scales (1). The chosen k is written to out + 16.
+ * Returns 0, 1: out of memory, 2: no candidate rank ≤ kmax.
+ */
 export function bitstack_block(
-  r: usize, m: i32, n: i32, k: i32, method: i32, iters: i32, oversample: i32, seed: u32,
-  subtractRounded: i32, signs: usize, a16: usize, b16: usize, out: usize,
+  r: usize, m: i32, n: i32, kmax: i32, rankMask: u32, factors: i32, method: i32, iters: i32, oversample: i32, seed: u32,
+  subtractRounded: i32, signs: usize, aOut: usize, bOut: usize, aScale: usize, bScale: usize, a32: usize, b32: usize, out: usize,
 ): i32 {
-  return bitstackBlock(r, m, n, k, method, iters, oversample, seed, subtractRounded != 0, signs, a16, b16, out);
+  return bitstackBlock(r, m, n, kmax, rankMask, factors, method, iters, oversample, seed, subtractRounded != 0,
+    signs, aOut, bOut, aScale, bScale, a32, b32, out);
 }
 
-/** w = W_b from `count` blocks (pointer triples signs, A f32, B f32 at `blocks`). Returns 0, or 1: out of memory. */
-export function bitstack_reconstruct(blocks: usize, count: i32, m: i32, n: i32, k: i32, w: usize): i32 {
-  return reconstructTiles(blocks, count, m, n, k, w);
+/** Decodes int8 factors (A m×k with k column scales, B k×n with k row scales; scales f16) to f32. */
+export function bitstack_decode_i8(aq: usize, aScale: usize, bq: usize, bScale: usize, m: i32, n: i32, k: i32, a32: usize, b32: usize): void {
+  decodeInt8(aq, aScale, bq, bScale, m, n, k, a32, b32);
+}
+
+/** w = W_b from `count` blocks (4 u32 each at `blocks`: signs, A f32, B f32, k). Returns 0, or 1: out of memory. */
+export function bitstack_reconstruct(blocks: usize, count: i32, m: i32, n: i32, w: usize): i32 {
+  return reconstructTiles(blocks, count, m, n, w);
 }
 
 /** y (m×batch) = W_b·x (x n×batch), W_b rebuilt a tile of rows at a time. Returns 0, or 1: out of memory. */
-export function bitstack_matmul(blocks: usize, count: i32, m: i32, n: i32, k: i32, x: usize, batch: i32, y: usize): i32 {
-  return stackedMatmul(blocks, count, m, n, k, x, batch, y);
+export function bitstack_matmul(blocks: usize, count: i32, m: i32, n: i32, x: usize, batch: i32, y: usize): i32 {
+  return stackedMatmul(blocks, count, m, n, x, batch, y);
 }
 
-/** y += one block's S ⊙ (A·B) applied to x, from packed signs and f32 factors (k ≤ 16). */
+/** y += one block's S ⊙ (A·B) applied to x, from packed signs and f32 factors (k ≤ 32). */
 export function bitstack_lut_gemv(signs: usize, m: i32, n: i32, a: usize, b: usize, k: i32, x: usize, y: usize, scratch: usize): void {
   lutGemv(signs, m, n, a, b, k, x, y, scratch);
 }

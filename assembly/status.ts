@@ -2,3 +2,5 @@
 
 export const OK: i32 = 0;
 export const OUT_OF_MEMORY: i32 = 1;
+/** An argument the facade should have rejected (e.g. no candidate rank fits). */
+export const BAD_ARGUMENT: i32 = 2;

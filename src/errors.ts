@@ -10,6 +10,7 @@
  * - `WASM`          the module given to `init` is not a bitstack-wasm kernels module
  * - `FORMAT`        a model file or manifest is malformed (bad header, dtype, shape or byte range)
  * - `ABORTED`       an async call was cancelled through its AbortSignal (`cause`: the signal's reason)
+ * - `BUDGET`        a memory budget is below what a working model needs (the message gives the minimum)
  */
 export type BitstackErrorCode =
   | 'ARG'
@@ -21,7 +22,8 @@ export type BitstackErrorCode =
   | 'UNSUPPORTED'
   | 'WASM'
   | 'FORMAT'
-  | 'ABORTED';
+  | 'ABORTED'
+  | 'BUDGET';
 
 /** The only error type the library throws on bad input or an unusable runtime. */
 export class BitstackError extends Error {

@@ -29,10 +29,12 @@ export interface KernelExports {
   dct_basis(n: number, rows: number, count: number, dst: number): void;
   dct_select(g: number, m: number, n: number, r: number, left: number, l2: number, fft: number, basis: number,
     idx: number, scores: number, projected: number): number;
-  bitstack_block(r: number, m: number, n: number, k: number, method: number, iters: number, oversample: number,
-    seed: number, subtractRounded: number, signs: number, a16: number, b16: number, out: number): number;
-  bitstack_reconstruct(blocks: number, count: number, m: number, n: number, k: number, w: number): number;
-  bitstack_matmul(blocks: number, count: number, m: number, n: number, k: number, x: number, batch: number, y: number): number;
+  bitstack_block(r: number, m: number, n: number, kmax: number, rankMask: number, factors: number, method: number, iters: number,
+    oversample: number, seed: number, subtractRounded: number, signs: number, aOut: number, bOut: number, aScale: number,
+    bScale: number, a32: number, b32: number, out: number): number;
+  bitstack_decode_i8(aq: number, aScale: number, bq: number, bScale: number, m: number, n: number, k: number, a32: number, b32: number): void;
+  bitstack_reconstruct(blocks: number, count: number, m: number, n: number, w: number): number;
+  bitstack_matmul(blocks: number, count: number, m: number, n: number, x: number, batch: number, y: number): number;
   bitstack_lut_gemv(signs: number, m: number, n: number, a: number, b: number, k: number, x: number, y: number, scratch: number): void;
   bitstack_lut_scratch(m: number): number;
   f32_to_f16(src: number, n: number, dst: number): void;
@@ -46,13 +48,14 @@ export interface KernelExports {
 
 const REQUIRED = ['memory', 'alloc', 'mark', 'release', 'reset', 'heap_base', 'set_floor', 'build_relaxed', 'first_nonfinite', 'gemm_f32', 'gemm_packed_b_bytes', 'gemm_pack_b',
   'svd_f64', 'svd_f32', 'svd_rank', 'dct_basis', 'dct_select',
-  'bitstack_block', 'bitstack_reconstruct', 'bitstack_matmul', 'bitstack_lut_gemv', 'bitstack_lut_scratch', 'f32_to_f16', 'f16_to_f32', 'bf16_to_f32', 'f32_to_bf16', 'pack_signs'] as const;
+  'bitstack_block', 'bitstack_decode_i8', 'bitstack_reconstruct', 'bitstack_matmul', 'bitstack_lut_gemv', 'bitstack_lut_scratch', 'f32_to_f16', 'f16_to_f32', 'bf16_to_f32', 'f32_to_bf16', 'pack_signs'] as const;
 
 /** Largest byte count one call may place in the arena (wasm32: 4 GiB, minus room for the data segment). */
 export const MAX_ARENA_BYTES = 2 ** 32 - 2 ** 20;
 
 /** Status codes returned by kernels (assembly/gemm/driver.ts). */
 const STATUS_OUT_OF_MEMORY = 1;
+const STATUS_BAD_ARGUMENT = 2;
 
 export class Runtime {
   readonly exports: KernelExports;
@@ -153,6 +156,7 @@ export class Runtime {
     if (status === STATUS_OUT_OF_MEMORY) {
       throw new BitstackError('OUT_OF_MEMORY', `${what}: could not grow wasm memory for scratch buffers`);
     }
+    if (status === STATUS_BAD_ARGUMENT) throw new BitstackError('ARG', `${what}: the kernel rejected its arguments`);
     throw new BitstackError('WASM', `${what}: kernel returned unknown status ${status}`);
   }
 }

@@ -1,6 +1,6 @@
 // y += Σ_r a_r ⊙ (S·(b_r ⊙ x)) for one BitStack block, without building W:
 // S (m×n, ±1) packed as in signs.ts, a_r the columns of A (m×k), b_r the rows
-// of B (k×n), k ≤ 16 (ranks past k are zero-padded).
+// of B (k×n), k ≤ 32: ranks are taken 16 at a time (a chunk past k is zero-padded).
 //
 // Lookup tables over groups of 8 sign bits (as T-MAC does): for a group of 8
 // input columns, T[byte] holds, for all 16 ranks at once (four v128), the
@@ -25,7 +25,7 @@ const GROUPS: i32 = 32;         // groups per chunk: 512 KB of tables
 
 /**
  * Builds the tables of groups [g0, g1) into `tables`: z[j][r] = b[r][8g+j]·x[8g+j]
- * for r < k and 8g+j < n, else 0.
+ * for r < k (≤ 16) and 8g+j < n, else 0.
  */
 function buildTables(b: usize, k: i32, n: i32, x: usize, g0: i32, g1: i32, tables: usize, z: usize): void {
   for (let g = g0; g < g1; g++) {
@@ -68,9 +68,17 @@ function buildTables(b: usize, k: i32, n: i32, x: usize, g0: i32, g1: i32, table
 
 /**
  * y[i] += Σ_r a[i][r]·(S·z_r)[i]. `scratch`: at least lutScratchBytes(m) bytes.
- * a: m×k f32 (row-major), b: k×n f32, x: n f32, y: m f32.
+ * a: m×k f32 (row-major), b: k×n f32, x: n f32, y: m f32; k ≤ 32, in chunks of 16 ranks
+ * (chunk by chunk into y, so k ≤ 16 sums exactly as one chunk).
  */
 export function lutGemv(signs: usize, m: i32, n: i32, a: usize, b: usize, k: i32, x: usize, y: usize, scratch: usize): void {
+  for (let r0 = 0; r0 < k; r0 += 16) {
+    lutGemvChunk(signs, m, n, a + (<usize>r0 << 2), k, b + (<usize>r0 * <usize>n << 2), min(16, k - r0), x, y, scratch);
+  }
+}
+
+/** lutGemv for ranks [r0, r0 + kc) (kc ≤ 16): a points at column r0 of A (row stride lda), b at row r0 of B. */
+function lutGemvChunk(signs: usize, m: i32, n: i32, a: usize, lda: i32, b: usize, k: i32, x: usize, y: usize, scratch: usize): void {
   const groups = (n + 7) >> 3;
   const tables = scratch, z = tables + <usize>GROUPS * TABLE, acc = z + 8 * ENTRY;
   memory.fill(acc, 0, <usize>m * ENTRY);
@@ -126,7 +134,7 @@ export function lutGemv(signs: usize, m: i32, n: i32, a: usize, b: usize, k: i32
   }
   // y[i] += Σ_r a[i][r]·acc[i][r], ranks in order.
   for (let i = 0; i < m; i++) {
-    const pa = acc + <usize>i * ENTRY, ai = a + (<usize>i * <usize>k << 2);
+    const pa = acc + <usize>i * ENTRY, ai = a + (<usize>i * <usize>lda << 2);
     let s: f32 = 0;
     for (let r = 0; r < k; r++) s += load<f32>(ai + (<usize>r << 2)) * load<f32>(pa + (<usize>r << 2));
     store<f32>(y + (<usize>i << 2), load<f32>(y + (<usize>i << 2)) + s);

@@ -1,7 +1,7 @@
 // Dense tiles of W_b = Σ_blocks S ⊙ (A·B), rebuilt in cache: for reconstruct()
 // and for batched products (prefill), where a tile of rows is rebuilt and the
 // GEMM micro-kernel multiplies it with the batch, so W_b is never held whole.
-// Blocks are passed as a list of pointer triples (signs, A f32 m×k, B f32 k×n).
+// Blocks are passed as a list of 4 u32 each: signs, A (f32 m×k), B (f32 k×n), k.
 
 import { alloc, mark, release } from '../arena';
 import { gemm } from '../gemm/driver';
@@ -48,13 +48,14 @@ function addSigned(tile: usize, ab: usize, signs: usize, row0: i32, rows: i32, n
 }
 
 @inline function blockPtr(blocks: usize, q: i32, part: i32): usize {
-  return <usize>load<u32>(blocks + (<usize>(3 * q + part) << 2));
+  return <usize>load<u32>(blocks + (<usize>(4 * q + part) << 2));
 }
 
 /** Rebuilds rows [row0, row0+rows) of W_b into tile (rows×n, overwritten). */
-function rebuildRows(blocks: usize, count: i32, row0: i32, rows: i32, n: i32, k: i32, tile: usize, ab: usize, masks: usize): bool {
+function rebuildRows(blocks: usize, count: i32, row0: i32, rows: i32, n: i32, tile: usize, ab: usize, masks: usize): bool {
   memory.fill(tile, 0, <usize>rows * <usize>n << 2);
   for (let q = 0; q < count; q++) {
+    const k = <i32>blockPtr(blocks, q, 3);
     const a = blockPtr(blocks, q, 1) + (<usize>row0 * <usize>k << 2);
     if (gemm(a, blockPtr(blocks, q, 2), ab, rows, k, n, false, false, 0) != 0) return false;
     addSigned(tile, ab, blockPtr(blocks, q, 0), row0, rows, n, masks);
@@ -63,26 +64,26 @@ function rebuildRows(blocks: usize, count: i32, row0: i32, rows: i32, n: i32, k:
 }
 
 /** w (m×n) = W_b from `count` blocks. */
-export function reconstructTiles(blocks: usize, count: i32, m: i32, n: i32, k: i32, w: usize): i32 {
+export function reconstructTiles(blocks: usize, count: i32, m: i32, n: i32, w: usize): i32 {
   const saved = mark();
   const ab = alloc(<usize>MT * <usize>n << 2), masks = signMasks();
   if (ab == 0 || masks == 0) { release(saved); return OUT_OF_MEMORY; }
   for (let i0 = 0; i0 < m; i0 += MT) {
     const rows = min(MT, m - i0);
-    if (!rebuildRows(blocks, count, i0, rows, n, k, w + (<usize>i0 * <usize>n << 2), ab, masks)) { release(saved); return OUT_OF_MEMORY; }
+    if (!rebuildRows(blocks, count, i0, rows, n, w + (<usize>i0 * <usize>n << 2), ab, masks)) { release(saved); return OUT_OF_MEMORY; }
   }
   release(saved);
   return OK;
 }
 
 /** y (m×batch) = W_b·x for x (n×batch): W_b rebuilt MT rows at a time and multiplied by the GEMM. */
-export function stackedMatmul(blocks: usize, count: i32, m: i32, n: i32, k: i32, x: usize, batch: i32, y: usize): i32 {
+export function stackedMatmul(blocks: usize, count: i32, m: i32, n: i32, x: usize, batch: i32, y: usize): i32 {
   const saved = mark();
   const tile = alloc(<usize>MT * <usize>n << 2), ab = alloc(<usize>MT * <usize>n << 2), masks = signMasks();
   if (tile == 0 || ab == 0 || masks == 0) { release(saved); return OUT_OF_MEMORY; }
   for (let i0 = 0; i0 < m; i0 += MT) {
     const rows = min(MT, m - i0);
-    if (!rebuildRows(blocks, count, i0, rows, n, k, tile, ab, masks)) { release(saved); return OUT_OF_MEMORY; }
+    if (!rebuildRows(blocks, count, i0, rows, n, tile, ab, masks)) { release(saved); return OUT_OF_MEMORY; }
     if (gemm(tile, x, y + (<usize>i0 * <usize>batch << 2), rows, n, batch, false, false, 0) != 0) { release(saved); return OUT_OF_MEMORY; }
   }
   release(saved);

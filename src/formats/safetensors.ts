@@ -6,8 +6,11 @@
 
 import { BitstackError } from '../errors.js';
 
-export type SafetensorsDtype = 'U8' | 'F16' | 'BF16' | 'F32';
-const SIZES: Record<SafetensorsDtype, number> = { U8: 1, F16: 2, BF16: 2, F32: 4 };
+export type SafetensorsDtype = 'BOOL' | 'U8' | 'I8' | 'U16' | 'I16' | 'F16' | 'BF16' | 'U32' | 'I32' | 'F32' | 'U64' | 'I64' | 'F64';
+const SIZES: Record<SafetensorsDtype, number> = { BOOL: 1, U8: 1, I8: 1, U16: 2, I16: 2, F16: 2, BF16: 2, U32: 4, I32: 4, F32: 4, U64: 8, I64: 8, F64: 8 };
+/** Bytes per element of a dtype. */
+export const dtypeSize = (dtype: SafetensorsDtype): number => SIZES[dtype];
+const isDtype = (d: unknown): d is SafetensorsDtype => typeof d === 'string' && Object.prototype.hasOwnProperty.call(SIZES, d);
 /** Largest header accepted (the format's own reference implementation uses 100 MB). */
 const MAX_HEADER = 100_000_000;
 
@@ -63,7 +66,7 @@ function parseHeader(headerBytes: Uint8Array, dataLength: number): { metadata: R
     }
     const t = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof t !== 'object' || t === null) fail(`${name}: not an object`);
-    if (typeof t.dtype !== 'string' || !(t.dtype in SIZES)) fail(`${name}: unsupported dtype ${JSON.stringify(t.dtype)}`);
+    if (!isDtype(t.dtype)) fail(`${name}: unsupported dtype ${JSON.stringify(t.dtype)}`);
     if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`${name}: bad shape`);
     const off = t.data_offsets;
     if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`${name}: bad data_offsets`);
@@ -171,13 +174,15 @@ export function writeSafetensors(
   tensors: { name: string; dtype: SafetensorsDtype; shape: number[]; bytes: Uint8Array }[],
   metadata: Record<string, string> = {},
 ): Uint8Array {
-  const header: Record<string, unknown> = {};
+  // No prototype: names such as __proto__ or constructor are ordinary keys.
+  const header = Object.create(null) as Record<string, unknown>;
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;
   for (const t of tensors) {
+    if (!isDtype(t.dtype)) throw new BitstackError('ARG', `${t.name}: unsupported dtype ${String(t.dtype)}`);
     const count = t.shape.reduce((p, d) => p * d, 1);
     if (t.bytes.length !== count * SIZES[t.dtype]) throw new BitstackError('ARG', `${t.name}: ${t.bytes.length} bytes for shape [${t.shape}] of ${t.dtype}`);
-    if (t.name in header) throw new BitstackError('ARG', `duplicate tensor name ${t.name}`);
+    if (t.name === '__metadata__' || Object.prototype.hasOwnProperty.call(header, t.name)) throw new BitstackError('ARG', `duplicate or reserved tensor name ${t.name}`);
     header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.bytes.length] };
     offset += t.bytes.length;
   }

@@ -15,10 +15,25 @@ export interface DecomposeProgress {
   relativeError: number;  // ‖W − W_b‖_F/‖W‖_F after this block (in the scaled space when `scale` is given)
 }
 
+/** How a block's factors A (m×k) and B (k×n) are stored. */
+export type FactorType = 'int8' | 'f16';
+
 /** Options of {@link decompose}. */
 export interface DecomposeOptions {
-  /** Rank k of each block's magnitude (1…16; the LUT kernel holds 16 ranks a table entry). Default 16. */
-  rank?: number;
+  /**
+   * Rank k of each block's magnitude: a number (1…32, at most min(m, n)), or 'auto' (default):
+   * each block takes the rank from `ranks` that removes most of ‖W − W_b‖² per stored byte
+   * (Σ σ_c² of the kept singular values of |R| over the block's bytes; the SVD is taken once, at
+   * the largest candidate).
+   */
+  rank?: number | 'auto';
+  /** Candidate ranks of rank 'auto' (each 1…32; those above min(m, n) are dropped). Default [1, 2, 4, 8, 16, 32]. */
+  ranks?: number[];
+  /**
+   * Storage of the factors: 'int8' (default): symmetric int8, one f16 scale per column of A and
+   * per row of B (k·(m+n) + 4k bytes); 'f16': IEEE half (2·k·(m+n) bytes, the reference's layout).
+   */
+  factors?: FactorType;
   /** Number of residual blocks. Default 16. */
   blocks?: number;
   /** Per-input-column activation scale s (length n): W·diag(s) is decomposed, and undone on use. */
@@ -42,70 +57,96 @@ export interface DecomposeOptions {
   oversample?: number;
   /** Seed of the randomized SVD's sketches (block i uses seed + i). Default 0. */
   seed?: number;
-  /** Subtract the f16-rounded factors from the residual (default true), or the unrounded f32 ones (the reference). */
+  /** Subtract the stored (rounded) factors from the residual (default true), or the unrounded f32 ones (the reference). */
   subtractRounded?: boolean;
   /** Name of the matrix, passed back in progress reports (e.g. its tensor name). Default ''. */
   name?: string;
   onProgress?: (p: DecomposeProgress) => void;
 }
 
+type Part = { ptr: number; size: number };
+
 interface Block {
-  signs: { ptr: number; size: number };   // ceil(m·n/8) + 1 bytes (one byte of padding for unaligned reads)
-  a16: { ptr: number; size: number };     // m×k f16
-  b16: { ptr: number; size: number };     // k×n f16
-  a32: { ptr: number; size: number };     // m×k f32, decoded once for the LUT kernel
-  b32: { ptr: number; size: number };     // k×n f32
+  k: number;
+  signs: Part;          // ceil(m·n/8) + 1 bytes (one byte of padding for unaligned reads)
+  a: Part;              // m×k stored: f16 bits or int8
+  b: Part;              // k×n stored
+  scales: Part | null;  // int8: k f16 scales of A's columns, then k of B's rows
+  a32: Part;            // m×k f32, decoded once for the products
+  b32: Part;            // k×n f32
 }
 
-/** The packed parts of one block, as stored in files. */
+/** The packed parts of one block, as stored in files. Its rank is a.length / rows. */
 export interface BlockData {
-  signs: Uint8Array;   // ceil(m·n/8) bytes
-  a: Uint16Array;      // m×k float16 bits
-  b: Uint16Array;      // k×n float16 bits
+  signs: Uint8Array;           // ceil(m·n/8) bytes
+  a: Uint16Array | Int8Array;  // m×k: float16 bits ('f16' factors) or int8 ('int8')
+  b: Uint16Array | Int8Array;  // k×n
+  /** 'int8' factors: the f16 bits of the k scales of A's columns. */
+  aScale?: Uint16Array;
+  /** 'int8' factors: the f16 bits of the k scales of B's rows. */
+  bScale?: Uint16Array;
 }
 
-function allocBlock(rt: Runtime, m: number, n: number, k: number): Block {
-  return {
-    signs: rt.allocResident(Math.ceil(m * n / 8) + 1),
-    a16: rt.allocResident(2 * m * k),
-    b16: rt.allocResident(2 * k * n),
-    a32: rt.allocResident(4 * m * k),
-    b32: rt.allocResident(4 * k * n),
-  };
+/** Stored bytes of a block of rank k (signs, factors, int8 scales); the kernel's factors.ts blockBytes. */
+export function blockByteLength(m: number, n: number, k: number, factors: FactorType): number {
+  return Math.ceil(m * n / 8) + k * (m + n) * (factors === 'int8' ? 1 : 2) + (factors === 'int8' ? 4 * k : 0);
+}
+
+function allocBlock(rt: Runtime, m: number, n: number, k: number, factors: FactorType): Block {
+  const made: Part[] = [];
+  const take = (bytes: number) => { const p = rt.allocResident(bytes); made.push(p); return p; };
+  try {
+    const per = factors === 'int8' ? 1 : 2;
+    return {
+      k, signs: take(Math.ceil(m * n / 8) + 1), a: take(per * m * k), b: take(per * k * n),
+      scales: factors === 'int8' ? take(4 * k) : null, a32: take(4 * m * k), b32: take(4 * k * n),
+    };
+  } catch (e) {
+    for (const p of made) rt.freeResident(p.ptr, p.size);
+    throw e;
+  }
 }
 
 function freeBlock(rt: Runtime, bl: Block): void {
-  for (const part of [bl.signs, bl.a16, bl.b16, bl.a32, bl.b32]) rt.freeResident(part.ptr, part.size);
+  for (const part of [bl.signs, bl.a, bl.b, bl.scales, bl.a32, bl.b32]) if (part) rt.freeResident(part.ptr, part.size);
 }
 
-/** After the packed parts are in place: the padding byte, and A and B decoded to f32 for the LUT kernel. */
-function finishBlock(rt: Runtime, bl: Block, m: number, n: number, k: number): void {
+/** After the stored parts are in place: the padding byte, and A and B decoded to f32 for the products. */
+function finishBlock(rt: Runtime, bl: Block, m: number, n: number): void {
+  const k = bl.k;
   rt.u8(bl.signs.ptr + Math.ceil(m * n / 8), 1)[0] = 0; // the padding byte unaligned reads may touch
-  rt.exports.f16_to_f32(bl.a16.ptr, m * k, bl.a32.ptr);
-  rt.exports.f16_to_f32(bl.b16.ptr, k * n, bl.b32.ptr);
+  if (bl.scales) {
+    rt.exports.bitstack_decode_i8(bl.a.ptr, bl.scales.ptr, bl.b.ptr, bl.scales.ptr + 2 * k, m, n, k, bl.a32.ptr, bl.b32.ptr);
+  } else {
+    rt.exports.f16_to_f32(bl.a.ptr, m * k, bl.a32.ptr);
+    rt.exports.f16_to_f32(bl.b.ptr, k * n, bl.b32.ptr);
+  }
 }
 
 /** A weight matrix as a stack of BitStack blocks; any prefix of b blocks is a valid weight W_b. */
 export class StackedMatrix {
   readonly rows: number;
   readonly cols: number;
-  readonly rank: number;
+  /** How the factors are stored. */
+  readonly factors: FactorType;
   /** ‖W − W_b‖_F/‖W‖_F after b = 1…blockCount blocks (scaled space when a scale was given); NaN when unknown (read from a file without them). */
   readonly relativeErrors: Float64Array;
   /** ‖W·diag(s)‖_F of the decomposed matrix (NaN when unknown). */
   readonly norm: number;
   readonly #rt: Runtime;
   #blocks: Block[];
+  readonly #ranks: number[];
   readonly #invScale: Float32Array | null;
 
   /** @internal Use `bw.decompose()`. */
-  constructor(rt: Runtime, rows: number, cols: number, rank: number, blocks: Block[], errors: Float64Array, invScale: Float32Array | null, norm: number) {
+  constructor(rt: Runtime, rows: number, cols: number, factors: FactorType, blocks: Block[], errors: Float64Array, invScale: Float32Array | null, norm: number) {
     this.#rt = rt;
     this.norm = norm;
     this.rows = rows;
     this.cols = cols;
-    this.rank = rank;
+    this.factors = factors;
     this.#blocks = blocks;
+    this.#ranks = blocks.map((b) => b.k);
     this.relativeErrors = errors;
     this.#invScale = invScale;
   }
@@ -114,47 +155,72 @@ export class StackedMatrix {
     return this.#blocks.length;
   }
 
+  /** The rank of each block (they differ with rank 'auto'). */
+  get ranks(): number[] {
+    return this.#ranks.slice();
+  }
+
+  /** The largest rank of the blocks. */
+  get rank(): number {
+    return Math.max(0, ...this.#ranks);
+  }
+
   /** The per-column scale s given to decompose (null when none). */
   get scale(): Float32Array | null {
     return this.#invScale ? this.#invScale.map((v) => 1 / v) : null;
   }
 
-  /** Bytes of one block as stored. */
+  /** Bytes of block 0 as stored (blocks of rank 'auto' differ: see {@link blockByteLength}). */
   get blockBytes(): number {
-    return Math.ceil(this.rows * this.cols / 8) + 2 * this.rank * (this.rows + this.cols);
+    return this.blockByteLength(0);
   }
 
-  /** Copies of block i's packed parts (signs, A and B as float16 bits). */
+  /** Bytes of block i as stored: packed signs, factors, int8 scales. */
+  blockByteLength(i: number): number {
+    intOption('i', i, 0, 0, Math.max(0, this.#ranks.length - 1));
+    return blockByteLength(this.rows, this.cols, this.#ranks[i] ?? 0, this.factors);
+  }
+
+  /** Copies of block i's stored parts. */
   blockData(i: number): BlockData {
     intOption('i', i, 0, 0, this.#blocks.length - 1);
-    const bl = this.#blocks[i], m = this.rows, n = this.cols, k = this.rank, rt = this.#rt;
-    return {
-      signs: rt.u8(bl.signs.ptr, Math.ceil(m * n / 8)).slice(),
-      a: new Uint16Array(rt.exports.memory.buffer, bl.a16.ptr, m * k).slice(),
-      b: new Uint16Array(rt.exports.memory.buffer, bl.b16.ptr, k * n).slice(),
-    };
+    const bl = this.#blocks[i], m = this.rows, n = this.cols, k = bl.k, rt = this.#rt, buf = rt.exports.memory.buffer;
+    const signs = rt.u8(bl.signs.ptr, Math.ceil(m * n / 8)).slice();
+    if (bl.scales) {
+      return {
+        signs, a: new Int8Array(buf, bl.a.ptr, m * k).slice(), b: new Int8Array(buf, bl.b.ptr, k * n).slice(),
+        aScale: new Uint16Array(buf, bl.scales.ptr, k).slice(), bScale: new Uint16Array(buf, bl.scales.ptr + 2 * k, k).slice(),
+      };
+    }
+    return { signs, a: new Uint16Array(buf, bl.a.ptr, m * k).slice(), b: new Uint16Array(buf, bl.b.ptr, k * n).slice() };
   }
 
-  /** @internal A StackedMatrix from stored blocks (a file). */
+  /** @internal A StackedMatrix from stored blocks (a file): every block's parts already checked against rows, cols and factors. */
   static fromBlocks(
-    rt: Runtime, rows: number, cols: number, rank: number, data: BlockData[],
+    rt: Runtime, rows: number, cols: number, factors: FactorType, data: BlockData[],
     errors: Float64Array, scale: Float32Array | null, norm: number,
   ): StackedMatrix {
     const made: Block[] = [];
     try {
       for (const d of data) {
-        const bl = allocBlock(rt, rows, cols, rank);
+        const k = d.a.length / rows;
+        const bl = allocBlock(rt, rows, cols, k, factors);
         made.push(bl);
+        const buf = rt.exports.memory.buffer;
         rt.u8(bl.signs.ptr, d.signs.length).set(d.signs);
-        new Uint16Array(rt.exports.memory.buffer, bl.a16.ptr, d.a.length).set(d.a);
-        new Uint16Array(rt.exports.memory.buffer, bl.b16.ptr, d.b.length).set(d.b);
-        finishBlock(rt, bl, rows, cols, rank);
+        rt.u8(bl.a.ptr, d.a.byteLength).set(new Uint8Array(d.a.buffer, d.a.byteOffset, d.a.byteLength));
+        rt.u8(bl.b.ptr, d.b.byteLength).set(new Uint8Array(d.b.buffer, d.b.byteOffset, d.b.byteLength));
+        if (bl.scales) {
+          new Uint16Array(buf, bl.scales.ptr, k).set(d.aScale!);
+          new Uint16Array(buf, bl.scales.ptr + 2 * k, k).set(d.bScale!);
+        }
+        finishBlock(rt, bl, rows, cols);
       }
     } catch (e) {
       for (const bl of made) freeBlock(rt, bl);
       throw e;
     }
-    return new StackedMatrix(rt, rows, cols, rank, made, errors, scale ? scale.map((v) => 1 / v) : null, norm);
+    return new StackedMatrix(rt, rows, cols, factors, made, errors, scale ? scale.map((v) => 1 / v) : null, norm);
   }
 
   #count(b: number | undefined): number {
@@ -162,18 +228,20 @@ export class StackedMatrix {
     return b === undefined ? this.#blocks.length : intOption('b', b, 0, 0, this.#blocks.length);
   }
 
-  /** Bytes of the first b blocks as stored: m·n/8 of signs + 2·k·(m+n) of f16 factors each. */
+  /** Bytes of the first b blocks (default all) as stored: packed signs, factors and int8 scales of each. */
   byteLength(b?: number): number {
     const count = this.#count(b);
-    return count * (Math.ceil(this.rows * this.cols / 8) + 2 * this.rank * (this.rows + this.cols));
+    let bytes = 0;
+    for (let i = 0; i < count; i++) bytes += blockByteLength(this.rows, this.cols, this.#ranks[i], this.factors);
+    return bytes;
   }
 
-  /** Pointer triples (signs, A f32, B f32) of the first `count` blocks, in the arena (call inside a scope). */
+  /** The first `count` blocks as 4 u32 each (signs, A f32, B f32, k), in the arena (call inside a scope). */
   #blockList(count: number): number {
     const rt = this.#rt;
-    const list = rt.alloc(12 * Math.max(count, 1));
-    const ptrs = new Uint32Array(rt.exports.memory.buffer, list, 3 * count);
-    this.#blocks.slice(0, count).forEach((bl, q) => { ptrs[3 * q] = bl.signs.ptr; ptrs[3 * q + 1] = bl.a32.ptr; ptrs[3 * q + 2] = bl.b32.ptr; });
+    const list = rt.alloc(16 * Math.max(count, 1));
+    const ptrs = new Uint32Array(rt.exports.memory.buffer, list, 4 * count);
+    this.#blocks.slice(0, count).forEach((bl, q) => { ptrs.set([bl.signs.ptr, bl.a32.ptr, bl.b32.ptr, bl.k], 4 * q); });
     return list;
   }
 
@@ -184,7 +252,7 @@ export class StackedMatrix {
     const w = out === undefined ? new Float32Array(m * n) : f32('out', out, m * n, `m×n (${m}×${n})`);
     rt.scoped(() => {
       const pw = rt.alloc(4 * m * n);
-      rt.check(rt.exports.bitstack_reconstruct(this.#blockList(count), count, m, n, this.rank, pw), 'reconstruct');
+      rt.check(rt.exports.bitstack_reconstruct(this.#blockList(count), count, m, n, pw), 'reconstruct');
       w.set(rt.f32(pw, m * n));
     });
     if (this.#invScale) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) w[i * n + j] *= this.#invScale[j];
@@ -207,7 +275,7 @@ export class StackedMatrix {
       rt.f32(py, m).fill(0);
       const scratch = rt.alloc(rt.exports.bitstack_lut_scratch(m));
       for (const bl of this.#blocks.slice(0, count)) {
-        rt.exports.bitstack_lut_gemv(bl.signs.ptr, m, n, bl.a32.ptr, bl.b32.ptr, this.rank, px, py, scratch);
+        rt.exports.bitstack_lut_gemv(bl.signs.ptr, m, n, bl.a32.ptr, bl.b32.ptr, bl.k, px, py, scratch);
       }
       return rt.f32(py, m).slice();
     });
@@ -241,7 +309,7 @@ export class StackedMatrix {
         for (let j = 0; j < n; j++) for (let c = 0; c < batch; c++) v[j * batch + c] *= this.#invScale[j];
       }
       const py = rt.alloc(4 * m * batch);
-      rt.check(rt.exports.bitstack_matmul(this.#blockList(count), count, m, n, this.rank, px, batch, py), 'matmul');
+      rt.check(rt.exports.bitstack_matmul(this.#blockList(count), count, m, n, px, batch, py), 'matmul');
       return rt.f32(py, m * batch).slice();
     });
   }
@@ -257,6 +325,8 @@ export class StackedMatrix {
 const METHOD_SUBSPACE = 0, METHOD_EXACT = 1, METHOD_KRYLOV = 2;
 // Block Krylov defaults: blocks of 16 + 4 → 24 columns, 4 steps (bench/bitstack.mjs, README).
 const KRYLOV_DEPTH = 4, KRYLOV_OVERSAMPLE = 4;
+/** Candidate ranks of rank 'auto'. */
+const DEFAULT_RANKS = [1, 2, 4, 8, 16, 32];
 
 /** Decomposes the m×n weight w (row-major f32) into `blocks` BitStack blocks of rank `rank`. */
 export function decompose(rt: Runtime, w: Float32Array, m: number, n: number, opts: DecomposeOptions = {}): StackedMatrix {
@@ -296,13 +366,30 @@ export async function decomposeAsync(
   return s.value;
 }
 
+/** The ranks to try (a mask, bit r−1 for rank r) and the largest, from opts.rank and opts.ranks. */
+function rankChoice(opts: DecomposeOptions, m: number, n: number): { kmax: number; mask: number } {
+  const p = Math.min(m, n);
+  if (opts.rank === undefined || opts.rank === 'auto') {
+    if (opts.ranks !== undefined && (!Array.isArray(opts.ranks) || !opts.ranks.length)) throw new BitstackError('ARG', 'opts.ranks must be a non-empty array of ranks 1…32');
+    const ranks = (opts.ranks ?? DEFAULT_RANKS).map((r, i) => intOption(`opts.ranks[${i}]`, r, 1, 1, 32)).filter((r) => r <= p);
+    // Every candidate above min(m, n): the matrix's full rank is the one that fits.
+    const usable = ranks.length ? ranks : [p];
+    return { kmax: Math.max(...usable), mask: usable.reduce((mk, r) => mk | 2 ** (r - 1), 0) >>> 0 };
+  }
+  if (typeof opts.rank !== 'number') throw new BitstackError('ARG', `opts.rank must be a number or 'auto', got ${String(opts.rank)}`);
+  const k = intOption('opts.rank', opts.rank, 16, 1, Math.min(32, p));
+  return { kmax: k, mask: 2 ** (k - 1) >>> 0 };
+}
+
 /** decompose() as steps: yields after every block but the last, returns the matrix. */
 function* decomposeSteps(
   rt: Runtime, w: Float32Array, m: number, n: number, opts: DecomposeOptions,
 ): Generator<void, StackedMatrix, void> {
   m = dim('m', m);
   n = dim('n', n);
-  const k = intOption('opts.rank', opts.rank, 16, 1, Math.min(16, m, n));
+  const { kmax, mask } = rankChoice(opts, m, n);
+  const factors = opts.factors ?? 'int8';
+  if (factors !== 'int8' && factors !== 'f16') throw new BitstackError('ARG', `opts.factors must be 'int8' or 'f16', got ${String(opts.factors)}`);
   const blocks = intOption('opts.blocks', opts.blocks, 16, 1, 1024);
   const rangeFinder = opts.rangeFinder ?? 'krylov';
   if (rangeFinder !== 'krylov' && rangeFinder !== 'subspace') {
@@ -342,15 +429,29 @@ function* decomposeSteps(
     const scaled = rt.f32(residual.ptr, m * n);
     for (let i = 0; i < scaled.length; i++) total += scaled[i] * scaled[i];
     for (let q = 0; q < blocks; q++) {
-      const bl = allocBlock(rt, m, n, k);
-      made.push(bl);
-      const norm2 = rt.scoped(() => {
-        const out = rt.alloc(16);
-        rt.check(rt.exports.bitstack_block(residual.ptr, m, n, k, exact ? METHOD_EXACT : krylov ? METHOD_KRYLOV : METHOD_SUBSPACE, powerIters, oversample, seed + q,
-          subtractRounded ? 1 : 0, bl.signs.ptr, bl.a16.ptr, bl.b16.ptr, out), 'decompose');
-        return rt.f64(out, 1)[0];
+      // The kernel writes the factors of the rank it picks into scratch; the block is allocated at that rank.
+      const per = factors === 'int8' ? 1 : 2;
+      const { norm2, k, stored } = rt.scoped(() => {
+        const out = rt.alloc(24), signs = rt.alloc(Math.ceil(m * n / 8) + 1);
+        const a = rt.alloc(per * m * kmax), b = rt.alloc(per * kmax * n), scales = rt.alloc(4 * kmax);
+        const a32 = rt.alloc(4 * m * kmax), b32 = rt.alloc(4 * kmax * n);
+        rt.check(rt.exports.bitstack_block(residual.ptr, m, n, kmax, mask, factors === 'int8' ? 1 : 0,
+          exact ? METHOD_EXACT : krylov ? METHOD_KRYLOV : METHOD_SUBSPACE, powerIters, oversample, seed + q,
+          subtractRounded ? 1 : 0, signs, a, b, scales, scales + 2 * kmax, a32, b32, out), 'decompose');
+        const k = new Int32Array(rt.exports.memory.buffer, out + 16, 1)[0];
+        const stored = {
+          signs: rt.u8(signs, Math.ceil(m * n / 8)).slice(), a: rt.u8(a, per * m * k).slice(), b: rt.u8(b, per * k * n).slice(),
+          aScale: rt.u8(scales, 2 * k).slice(), bScale: rt.u8(scales + 2 * kmax, 2 * k).slice(),
+        };
+        return { norm2: rt.f64(out, 1)[0], k, stored };
       });
-      finishBlock(rt, bl, m, n, k);
+      const bl = allocBlock(rt, m, n, k, factors);
+      made.push(bl);
+      rt.u8(bl.signs.ptr, stored.signs.length).set(stored.signs);
+      rt.u8(bl.a.ptr, stored.a.length).set(stored.a);
+      rt.u8(bl.b.ptr, stored.b.length).set(stored.b);
+      if (bl.scales) { rt.u8(bl.scales.ptr, 2 * k).set(stored.aScale); rt.u8(bl.scales.ptr + 2 * k, 2 * k).set(stored.bScale); }
+      finishBlock(rt, bl, m, n);
       errors[q] = total > 0 ? Math.sqrt(norm2 / total) : 0;
       opts.onProgress?.({ matrix, block: q + 1, blocks, elapsed: Date.now() - start, relativeError: errors[q] });
       if (q + 1 < blocks) yield;
@@ -361,7 +462,7 @@ function* decomposeSteps(
   } finally {
     rt.freeResident(residual.ptr, residual.size);
   }
-  return new StackedMatrix(rt, m, n, k, made, errors, invScale, Math.sqrt(total));
+  return new StackedMatrix(rt, m, n, factors, made, errors, invScale, Math.sqrt(total));
 }
 
 /** Packs the signs of x (MSB first, set bit = +1, sign(0) = +1): ceil(length/8) bytes. */

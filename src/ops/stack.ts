@@ -1,10 +1,14 @@
 // Many StackedMatrix objects ordered into one stack, so a model loads to any
 // memory budget; and the stack as one safetensors file laid out in stack order,
 // so that any prefix of the file holds a valid budget.
+//
+// A budget, everywhere: bytes = the size of the model in memory — the tensors
+// kept as they are (`keptBytes`) plus the loaded blocks; bits = bits per
+// compressed parameter, counting the blocks only.
 
 import type { Runtime } from '../runtime.js';
 import { BitstackError } from '../errors.js';
-import { StackedMatrix, type BlockData } from './bitstack.js';
+import { StackedMatrix, blockByteLength, type BlockData, type FactorType } from './bitstack.js';
 import { readSafetensors, writeSafetensors, tensorBytes, type SafetensorsEntry, type SafetensorsDtype } from '../formats/safetensors.js';
 
 /** A global order: [matrix name, block index], each block after its predecessor. */
@@ -15,28 +19,50 @@ export interface StackOptions {
   /** An external order (e.g. a perplexity-ranked one). Default: data-free, see `levelByLevel`. */
   order?: StackOrder;
   /**
-   * false (default): global order by error reduction per byte — ‖ΔW‖_F² removed by a matrix's next
-   * block over its bytes, times `importance[name]` (default 1). true: the reference's constraint,
-   * level by level (no two matrices differ by more than one block), by reduction per byte within a level.
+   * false (default): every matrix's first block, then a global order by error reduction per byte —
+   * ‖ΔW‖_F² removed by a matrix's next block over its bytes, times `importance[name]` (default 1).
+   * true: the reference's constraint, level by level (no two matrices differ by more than one
+   * block), by reduction per byte within a level.
    */
   levelByLevel?: boolean;
   /** Per-matrix weights of the error reduction (default 1 each). */
   importance?: Record<string, number>;
+  /** Bytes of the model's tensors kept beside the blocks (embeddings, norms), counted in every byte budget. Default 0. */
+  keptBytes?: number;
 }
 
+/** Options of {@link Stack.selectForBudget}. */
+export interface BudgetOptions {
+  /** Blocks every matrix gets at least (default 1): a budget below that is a `BUDGET` error. */
+  minBlocks?: number;
+  /**
+   * true (default): after the prefix of the order stops at a block that does not fit, keep taking
+   * the next block of any matrix whose blocks still fit, in order. false: the strict prefix of the
+   * order (what a stream of the file holds).
+   */
+  fill?: boolean;
+}
+
+/** A tensor stored beside the blocks in a stack file. */
+export interface StackFileTensor { name: string; dtype: SafetensorsDtype; shape: number[]; bytes: Uint8Array }
+
 const FORMAT = 'bitstack-wasm';
+/** Format version written: 2 = per-block ranks and int8 factors (version 1 files, f16 only, still read). */
+const VERSION = '2';
+
+const own = <T>(map: Record<string, T>, key: string): T | undefined => (Object.prototype.hasOwnProperty.call(map, key) ? map[key] : undefined);
 
 function checkOrder(mats: Record<string, StackedMatrix>, order: unknown): StackOrder {
   if (!Array.isArray(order)) throw new BitstackError('ARG', 'order must be an array of [name, blockIndex]');
-  const next: Record<string, number> = {};
-  for (const name of Object.keys(mats)) next[name] = 0;
+  const next = new Map<string, number>(Object.keys(mats).map((n) => [n, 0]));
   for (const item of order) {
     if (!Array.isArray(item) || item.length !== 2) throw new BitstackError('ARG', `order entry ${JSON.stringify(item)} is not [name, blockIndex]`);
     const [name, i] = item;
-    if (!(name in next)) throw new BitstackError('ARG', `order names unknown matrix ${JSON.stringify(name)}`);
-    if (i !== next[name]) throw new BitstackError('ARG', `order has ${name} block ${i} where block ${next[name]} is due`);
+    const due = next.get(name);
+    if (due === undefined) throw new BitstackError('ARG', `order names unknown matrix ${JSON.stringify(name)}`);
+    if (i !== due) throw new BitstackError('ARG', `order has ${name} block ${i} where block ${due} is due`);
     if (i >= mats[name].blockCount) throw new BitstackError('ARG', `${name} has ${mats[name].blockCount} blocks, order asks for block ${i}`);
-    next[name]++;
+    next.set(name, due + 1);
   }
   return (order as StackOrder).map(([n, i]) => [n, i]);
 }
@@ -44,59 +70,114 @@ function checkOrder(mats: Record<string, StackedMatrix>, order: unknown): StackO
 /** ‖ΔW‖² removed by block i of a matrix, per byte (NaN when the errors are unknown). */
 function gainPerByte(sm: StackedMatrix, i: number, weight: number): number {
   const before = i === 0 ? 1 : sm.relativeErrors[i - 1], after = sm.relativeErrors[i];
-  return weight * sm.norm * sm.norm * (before * before - after * after) / sm.blockBytes;
+  return weight * sm.norm * sm.norm * (before * before - after * after) / sm.blockByteLength(i);
 }
 
 function defaultOrder(mats: Record<string, StackedMatrix>, levelByLevel: boolean, importance: Record<string, number>): StackOrder {
   const names = Object.keys(mats).sort();
-  const next = Object.fromEntries(names.map((n) => [n, 0]));
+  const next = new Map(names.map((n) => [n, 0]));
   const order: StackOrder = [];
   const total = names.reduce((s, n) => s + mats[n].blockCount, 0);
   const gain = (n: string) => {
-    const g = gainPerByte(mats[n], next[n], importance[n] ?? 1);
+    const g = gainPerByte(mats[n], next.get(n)!, own(importance, n) ?? 1);
     return Number.isNaN(g) ? 0 : g;
   };
   while (order.length < total) {
-    const open = names.filter((n) => next[n] < mats[n].blockCount);
-    const level = Math.min(...open.map((n) => next[n]));
-    const candidates = levelByLevel ? open.filter((n) => next[n] === level) : open;
+    const open = names.filter((n) => next.get(n)! < mats[n].blockCount);
+    const level = Math.min(...open.map((n) => next.get(n)!));
+    // Level 0 comes first either way: every prefix past it leaves no matrix at zero blocks.
+    const candidates = levelByLevel || level === 0 ? open.filter((n) => next.get(n) === level) : open;
     // Highest gain per byte; ties by name (deterministic).
     let best = candidates[0];
     for (const n of candidates) if (gain(n) > gain(best)) best = n;
-    order.push([best, next[best]++]);
+    order.push([best, next.get(best)!]);
+    next.set(best, next.get(best)! + 1);
   }
   return order;
 }
 
 /** Matrices ordered into one stack. */
 export class Stack {
+  /** The matrices by name (an object without prototype: any name is an ordinary key). */
   readonly matrices: Readonly<Record<string, StackedMatrix>>;
   readonly order: ReadonlyArray<readonly [string, number]>;
+  /** Bytes of the tensors kept beside the blocks (read from the file, or `opts.keptBytes`). */
+  readonly keptBytes: number;
 
   /** @internal Use `bw.stack()` or `bw.readStack()`. */
-  constructor(matrices: Record<string, StackedMatrix>, order: StackOrder) {
-    this.matrices = Object.freeze({ ...matrices });
+  constructor(matrices: Record<string, StackedMatrix>, order: StackOrder, keptBytes = 0) {
+    this.matrices = Object.freeze(Object.assign(Object.create(null) as Record<string, StackedMatrix>, matrices));
     this.order = Object.freeze(order.map((e) => Object.freeze([e[0], e[1]] as const)));
+    this.keptBytes = keptBytes;
   }
 
-  /** Bytes of the first `count` entries of the order (default all). */
+  /** Parameters of the compressed matrices (Σ rows·cols): the denominator of bits per parameter. */
+  get parameterCount(): number {
+    return Object.values(this.matrices).reduce((s, m) => s + m.rows * m.cols, 0);
+  }
+
+  /** Bytes of the blocks of the first `count` entries of the order (default all). */
   byteLength(count = this.order.length): number {
     let bytes = 0;
-    for (const [name] of this.order.slice(0, count)) bytes += this.matrices[name].blockBytes;
+    for (const [name, i] of this.order.slice(0, count)) bytes += this.matrices[name].blockByteLength(i);
     return bytes;
   }
 
+  /** Bytes of the model with `counts` blocks per matrix: kept tensors plus those blocks. */
+  bytesFor(counts: Readonly<Record<string, number>>): number {
+    let bytes = this.keptBytes;
+    for (const [name, sm] of Object.entries(this.matrices)) bytes += sm.byteLength(own(counts, name) ?? 0);
+    return bytes;
+  }
+
+  /** Bits per compressed parameter of `counts` blocks per matrix (blocks only). */
+  bitsFor(counts: Readonly<Record<string, number>>): number {
+    return (this.bytesFor(counts) - this.keptBytes) * 8 / this.parameterCount;
+  }
+
+  /** The byte budget (kept tensors + blocks) that a budget of `bits` per compressed parameter (blocks only) means. */
+  budgetForBits(bits: number): number {
+    if (typeof bits !== 'number' || !(bits >= 0) || !Number.isFinite(bits)) throw new BitstackError('ARG', `bits must be a non-negative number, got ${String(bits)}`);
+    return this.keptBytes + Math.floor(bits * this.parameterCount / 8);
+  }
+
+  /** The smallest byte budget that gives every matrix `minBlocks` blocks (kept tensors included). */
+  minimumBytes(minBlocks = 1): number {
+    const counts = Object.create(null) as Record<string, number>;
+    for (const [name, sm] of Object.entries(this.matrices)) counts[name] = Math.min(minBlocks, sm.blockCount);
+    return this.bytesFor(counts);
+  }
+
   /**
-   * Blocks to load per matrix for a budget: the longest prefix of the order whose blocks fit in
-   * `bytes` (add the bytes of fixed tensors — embeddings, norms — to your own accounting).
+   * Blocks to load per matrix for a budget of `bytes` — the model's size in memory: the kept
+   * tensors (`keptBytes`) plus the blocks. Every matrix gets `minBlocks` blocks (a smaller budget
+   * is a `BUDGET` error that gives the minimum); then the order is followed (see `opts.fill`).
    */
-  selectForBudget(bytes: number): Record<string, number> {
+  selectForBudget(bytes: number, opts: BudgetOptions = {}): Record<string, number> {
     if (typeof bytes !== 'number' || !(bytes >= 0)) throw new BitstackError('ARG', `budget must be a non-negative number of bytes, got ${String(bytes)}`);
-    const counts: Record<string, number> = Object.fromEntries(Object.keys(this.matrices).map((n) => [n, 0]));
-    let used = 0;
-    for (const [name] of this.order) {
-      const b = this.matrices[name].blockBytes;
-      if (used + b > bytes) break;
+    if (opts === null || typeof opts !== 'object') throw new BitstackError('ARG', 'opts must be an object');
+    const most = Math.max(...Object.values(this.matrices).map((m) => m.blockCount));
+    const minBlocks = opts.minBlocks === undefined ? 1 : opts.minBlocks;
+    if (!Number.isInteger(minBlocks) || minBlocks < 0 || minBlocks > most) throw new BitstackError('ARG', `opts.minBlocks must be an integer in [0, ${most}], got ${String(opts.minBlocks)}`);
+    if (opts.fill !== undefined && typeof opts.fill !== 'boolean') throw new BitstackError('ARG', 'opts.fill must be a boolean');
+    const fill = opts.fill ?? true;
+    const minimum = this.minimumBytes(minBlocks);
+    if (bytes < minimum) {
+      const bits = (minimum - this.keptBytes) * 8 / this.parameterCount;
+      throw new BitstackError('BUDGET', `budget of ${bytes} bytes is below the minimum of ${minimum} bytes (${minBlocks} block${minBlocks === 1 ? '' : 's'} of every matrix: ${bits.toFixed(3)} bits per compressed parameter, plus ${this.keptBytes} bytes of kept tensors)`);
+    }
+    const counts = Object.create(null) as Record<string, number>;
+    for (const [name, sm] of Object.entries(this.matrices)) counts[name] = Math.min(minBlocks, sm.blockCount);
+    let used = minimum;
+    const closed = new Set<string>();
+    for (const [name, i] of this.order) {
+      if (i < counts[name] || closed.has(name)) continue;
+      const b = this.matrices[name].blockByteLength(i);
+      if (used + b > bytes) {
+        if (!fill) break;
+        closed.add(name); // its later blocks need this one
+        continue;
+      }
       used += b;
       counts[name]++;
     }
@@ -104,37 +185,49 @@ export class Stack {
   }
 
   /**
-   * One safetensors file with the reference's tensor names (`<name>.qweight_<i>` U8, `<name>.u_<i>` F16 m×k,
-   * `<name>.vt_<i>` F16 k×n, plus `<name>.scale` F32 when a scale was used), data laid out in stack order
-   * (`opts.prepend` tensors, then scales, first), and the order and shapes in `__metadata__`.
+   * One safetensors file, data laid out in stack order: `opts.prepend` tensors (kept tensors, which
+   * every budget needs) and the scales first, then per block `<name>.qweight_<i>` (U8 packed signs),
+   * `<name>.u_<i>` (m×k) and `<name>.vt_<i>` (k×n) — F16 (the reference's names and layout), or I8
+   * each followed by its f16 scales `<name>.u_scale_<i>` / `<name>.vt_scale_<i>` [k] — plus
+   * `<name>.scale` F32 when a scale was used. `__metadata__`: format, version, order and per-matrix
+   * shapes, ranks and errors, and `opts.metadata` (string values).
    */
-  toSafetensors(opts: { prepend?: Array<{ name: string; dtype: SafetensorsDtype; shape: number[]; bytes: Uint8Array }> } = {}): Uint8Array {
-    // Tensors every budget needs (embeddings, norms: `prepend`) and the scales come first.
-    const tensors: { name: string; dtype: SafetensorsDtype; shape: number[]; bytes: Uint8Array }[] = [...(opts.prepend ?? [])];
-    const info: Record<string, unknown> = {};
+  toSafetensors(opts: { prepend?: StackFileTensor[]; metadata?: Record<string, string> } = {}): Uint8Array {
+    const tensors: StackFileTensor[] = [...(opts.prepend ?? [])];
+    const info = Object.create(null) as Record<string, unknown>;
     for (const [name, sm] of Object.entries(this.matrices)) {
       const scale = sm.scale;
       if (scale) tensors.push({ name: `${name}.scale`, dtype: 'F32', shape: [sm.cols], bytes: new Uint8Array(scale.buffer) });
-      info[name] = { rows: sm.rows, cols: sm.cols, rank: sm.rank, blocks: sm.blockCount, norm: sm.norm, relativeErrors: Array.from(sm.relativeErrors) };
+      info[name] = { rows: sm.rows, cols: sm.cols, factors: sm.factors, ranks: sm.ranks, blocks: sm.blockCount, norm: sm.norm, relativeErrors: Array.from(sm.relativeErrors) };
     }
+    const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
     for (const [name, i] of this.order) {
-      const sm = this.matrices[name], d = sm.blockData(i);
+      const sm = this.matrices[name], d = sm.blockData(i), k = sm.ranks[i];
       tensors.push({ name: `${name}.qweight_${i}`, dtype: 'U8', shape: [d.signs.length], bytes: d.signs });
-      tensors.push({ name: `${name}.u_${i}`, dtype: 'F16', shape: [sm.rows, sm.rank], bytes: new Uint8Array(d.a.buffer) });
-      tensors.push({ name: `${name}.vt_${i}`, dtype: 'F16', shape: [sm.rank, sm.cols], bytes: new Uint8Array(d.b.buffer) });
+      const dtype = sm.factors === 'int8' ? 'I8' : 'F16';
+      tensors.push({ name: `${name}.u_${i}`, dtype, shape: [sm.rows, k], bytes: bytesOf(d.a) });
+      if (d.aScale) tensors.push({ name: `${name}.u_scale_${i}`, dtype: 'F16', shape: [k], bytes: bytesOf(d.aScale) });
+      tensors.push({ name: `${name}.vt_${i}`, dtype, shape: [k, sm.cols], bytes: bytesOf(d.b) });
+      if (d.bScale) tensors.push({ name: `${name}.vt_scale_${i}`, dtype: 'F16', shape: [k], bytes: bytesOf(d.bScale) });
     }
-    return writeSafetensors(tensors, { format: FORMAT, version: '1', order: JSON.stringify(this.order), matrices: JSON.stringify(info) });
+    const metadata: Record<string, string> = Object.create(null);
+    for (const [k, v] of Object.entries(opts.metadata ?? {})) metadata[k] = v;
+    Object.assign(metadata, { format: FORMAT, version: VERSION, order: JSON.stringify(this.order), matrices: JSON.stringify(info) });
+    return writeSafetensors(tensors, metadata);
   }
 }
 
 export function stack(mats: Record<string, StackedMatrix>, opts: StackOptions = {}): Stack {
   if (typeof mats !== 'object' || mats === null || !Object.keys(mats).length) throw new BitstackError('ARG', 'stack needs { name: StackedMatrix, … }');
+  if (opts === null || typeof opts !== 'object') throw new BitstackError('ARG', 'opts must be an object');
   for (const [name, sm] of Object.entries(mats)) {
     if (!(sm instanceof StackedMatrix)) throw new BitstackError('ARG', `${name} is not a StackedMatrix`);
     if (!sm.blockCount) throw new BitstackError('ARG', `${name} was freed`);
   }
+  const kept = opts.keptBytes ?? 0;
+  if (typeof kept !== 'number' || !Number.isSafeInteger(kept) || kept < 0) throw new BitstackError('ARG', `opts.keptBytes must be a non-negative integer, got ${String(kept)}`);
   const order = opts.order !== undefined ? checkOrder(mats, opts.order) : defaultOrder(mats, !!opts.levelByLevel, opts.importance ?? {});
-  return new Stack(mats, order);
+  return new Stack(mats, order, kept);
 }
 
 const fail = (message: string): never => {
@@ -152,12 +245,13 @@ export function orderFromCompressionConfig(config: unknown, mats: Record<string,
   const steps = list.map((c) => (c as { layers?: unknown })?.layers);
   if (!steps.length || steps.some((l) => typeof l !== 'object' || l === null || Array.isArray(l))) fail('compression config: expected [{ memory, layers: { name: blocks } }, …]');
   const sorted = list.length > 1 ? [...list].sort((a, b) => Number((a as { memory: number }).memory) - Number((b as { memory: number }).memory)) : list;
-  const counts: Record<string, number> = Object.fromEntries(Object.keys(mats).map((n) => [n, 0]));
+  const counts = new Map<string, number>(Object.keys(mats).map((n) => [n, 0]));
   const order: StackOrder = [];
   const push = (name: string) => {
-    if (!(name in counts)) fail(`compression config names ${JSON.stringify(name)}, which the file does not hold`);
-    if (counts[name] >= mats[name].blockCount) fail(`compression config asks for more blocks of ${name} than the file holds`);
-    order.push([name, counts[name]++]);
+    const c = counts.get(name) ?? fail(`compression config names ${JSON.stringify(name)}, which the file does not hold`);
+    if (c >= mats[name].blockCount) fail(`compression config asks for more blocks of ${name} than the file holds`);
+    order.push([name, c]);
+    counts.set(name, c + 1);
   };
   const first = (sorted[0] as { layers: Record<string, unknown> }).layers;
   const depth = Math.max(0, ...Object.values(first).map(Number));
@@ -169,77 +263,122 @@ export function orderFromCompressionConfig(config: unknown, mats: Record<string,
   }
   for (const c of sorted.slice(1)) {
     const layers = (c as { layers: Record<string, number> }).layers;
-    const grown = Object.keys(layers).filter((n) => layers[n] !== counts[n]);
-    if (grown.length !== 1 || layers[grown[0]] !== counts[grown[0]] + 1) fail('compression config: consecutive configs must add exactly one block to one layer');
+    const grown = Object.keys(layers).filter((n) => layers[n] !== counts.get(n));
+    if (grown.length !== 1 || layers[grown[0]] !== (counts.get(grown[0]) ?? NaN) + 1) fail('compression config: consecutive configs must add exactly one block to one layer');
     push(grown[0]);
   }
   // The rest, level by level.
   const names = Object.keys(mats).sort();
   for (let more = true; more;) {
     more = false;
-    const level = Math.min(...names.map((n) => (counts[n] < mats[n].blockCount ? counts[n] : Infinity)));
-    for (const n of names) if (counts[n] === level && counts[n] < mats[n].blockCount) { order.push([n, counts[n]++]); more = true; }
+    const level = Math.min(...names.map((n) => (counts.get(n)! < mats[n].blockCount ? counts.get(n)! : Infinity)));
+    for (const n of names) {
+      const c = counts.get(n)!;
+      if (c === level && c < mats[n].blockCount) { order.push([n, c]); counts.set(n, c + 1); more = true; }
+    }
   }
   return order;
 }
 
+/** The stored parts of one matrix in a stack file, by block index. */
+interface FileParts { blocks: Map<number, Partial<Record<'qweight' | 'u' | 'vt' | 'u_scale' | 'vt_scale', SafetensorsEntry>>>; scale?: SafetensorsEntry }
+
+const BLOCK_PART = /^(.+)\.(qweight|u_scale|vt_scale|u|vt)_(0|[1-9][0-9]{0,8})$/;
+const SCALE = /^(.+)\.scale$/;
+
+/** Whether a tensor name is one of a stack's block parts (not a kept tensor); `.scale` tensors count only beside blocks. */
+export function isBlockTensor(name: string, matrices: { has(name: string): boolean }): boolean {
+  const m = BLOCK_PART.exec(name);
+  if (m) return matrices.has(m[1]);
+  const s = SCALE.exec(name);
+  return !!s && matrices.has(s[1]);
+}
+
+/** True when any of the f16 bits is Inf or NaN. */
+const nonFiniteHalf = (h: Uint16Array) => h.some((v) => (v & 0x7c00) === 0x7c00);
+
 /**
- * Reads a stack written by `toSafetensors`, or a checkpoint of the reference (same tensor names).
- * Order: `opts.order`, else `opts.compressionConfig` (the reference's configs, parsed JSON), else
- * the file's metadata, else level by level.
+ * Reads a stack written by `toSafetensors` (versions 1 and 2), or a checkpoint of the reference
+ * (same tensor names, F16 factors). Order: `opts.order`, else `opts.compressionConfig` (the
+ * reference's configs, parsed JSON), else the file's metadata, else level by level. Tensors that
+ * are not block parts are the caller's (kept tensors): their bytes are the stack's `keptBytes`.
  */
 export function readStack(rt: Runtime, bytes: Uint8Array, opts: { order?: StackOrder; compressionConfig?: unknown } = {}): Stack {
+  if (opts === null || typeof opts !== 'object') throw new BitstackError('ARG', 'opts must be an object');
   const file = readSafetensors(bytes);
-  const parts: Record<string, { q: Record<number, SafetensorsEntry>; u: Record<number, SafetensorsEntry>; vt: Record<number, SafetensorsEntry>; scale?: SafetensorsEntry }> = {};
+  const parts = new Map<string, FileParts>();
+  const scales = new Map<string, SafetensorsEntry>();
   for (const t of file.tensors) {
-    const m = /^(.+)\.(qweight|u|vt)_(\d+)$/.exec(t.name);
-    const s = /^(.+)\.scale$/.exec(t.name);
-    if (!m && !s) continue; // other tensors (embeddings, norms) are the caller's
-    const name = (m ?? s)![1];
-    parts[name] ??= { q: {}, u: {}, vt: {} };
-    if (s) { parts[name].scale = t; continue; }
-    const kind = m![2] as 'qweight' | 'u' | 'vt', i = Number(m![3]);
-    (kind === 'qweight' ? parts[name].q : parts[name][kind])[i] = t;
+    const m = BLOCK_PART.exec(t.name);
+    if (m) {
+      let p = parts.get(m[1]);
+      if (!p) parts.set(m[1], p = { blocks: new Map() });
+      const i = Number(m[3]);
+      let blk = p.blocks.get(i);
+      if (!blk) p.blocks.set(i, blk = {});
+      blk[m[2] as 'qweight'] = t;
+      continue;
+    }
+    const s = SCALE.exec(t.name);
+    if (s) scales.set(s[1], t);
   }
-  let info: Record<string, { relativeErrors?: number[]; norm?: number }> = {};
+  for (const [name, t] of scales) { const p = parts.get(name); if (p) p.scale = t; }
+  let info = new Map<string, { relativeErrors?: unknown; norm?: unknown }>();
   if (file.metadata.format === FORMAT && file.metadata.matrices) {
-    try { info = JSON.parse(file.metadata.matrices); } catch { fail('metadata "matrices" is not JSON'); }
+    let parsed: unknown;
+    try { parsed = JSON.parse(file.metadata.matrices); } catch { fail('metadata "matrices" is not JSON'); }
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) info = new Map(Object.entries(parsed as Record<string, { relativeErrors?: unknown; norm?: unknown }>));
   }
-  const mats: Record<string, StackedMatrix> = {};
+  const mats = Object.create(null) as Record<string, StackedMatrix>;
+  let blockBytes = 0;
   try {
-    for (const [name, p] of Object.entries(parts)) {
-      const count = Object.keys(p.u).length;
-      if (!count) fail(`${name} has no blocks`);
-      const u0 = p.u[0] ?? fail(`${name}: block 0 is missing`);
-      if (u0.dtype !== 'F16' || u0.shape.length !== 2) fail(`${name}.u_0 must be F16 m×k`);
-      const [rows, rank] = u0.shape;
-      const vt0 = p.vt[0] ?? fail(`${name}.vt_0 is missing`);
-      if (vt0.dtype !== 'F16' || vt0.shape.length !== 2 || vt0.shape[0] !== rank) fail(`${name}.vt_0 must be F16 k×n with k = ${rank}`);
-      const cols = vt0.shape[1];
-      if (rows < 1 || cols < 1 || rank < 1) fail(`${name}: empty factors`);
-      if (rank > 16) throw new BitstackError('UNSUPPORTED', `${name}: rank ${rank} > 16 is not supported by the LUT kernel`);
+    for (const [name, p] of parts) {
+      const count = p.blocks.size;
+      const first = p.blocks.get(0) ?? fail(`${name}: block 0 is missing`);
+      const u0 = first.u ?? fail(`${name}.u_0 is missing`), vt0 = first.vt ?? fail(`${name}.vt_0 is missing`);
+      if (u0.shape.length !== 2 || vt0.shape.length !== 2) fail(`${name}: u_0 and vt_0 must be 2-D`);
+      const rows = u0.shape[0], cols = vt0.shape[1];
+      const factors: FactorType = u0.dtype === 'I8' ? 'int8' : u0.dtype === 'F16' ? 'f16' : fail(`${name}.u_0 must be F16 or I8, not ${u0.dtype}`);
+      if (rows < 1 || cols < 1) fail(`${name}: empty factors`);
+      const dtype = factors === 'int8' ? 'I8' : 'F16';
       const data: BlockData[] = [];
       for (let i = 0; i < count; i++) {
-        const q = p.q[i] ?? fail(`${name}.qweight_${i} is missing`);
-        const u = p.u[i] ?? fail(`${name}.u_${i} is missing`);
-        const vt = p.vt[i] ?? fail(`${name}.vt_${i} is missing`);
+        const blk = p.blocks.get(i) ?? fail(`${name}: block ${i} is missing (the file has ${count} blocks)`);
+        const q = blk.qweight ?? fail(`${name}.qweight_${i} is missing`);
+        const u = blk.u ?? fail(`${name}.u_${i} is missing`);
+        const vt = blk.vt ?? fail(`${name}.vt_${i} is missing`);
+        const k = u.shape[1];
+        if (u.dtype !== dtype || u.shape.length !== 2 || u.shape[0] !== rows || !(k >= 1)) fail(`${name}.u_${i} must be ${dtype} [${rows}, k]`);
+        if (k > 32) throw new BitstackError('UNSUPPORTED', `${name}: rank ${k} > 32 is not supported`);
+        if (vt.dtype !== dtype || vt.shape.join() !== `${k},${cols}`) fail(`${name}.vt_${i} must be ${dtype} [${k}, ${cols}]`);
         if (q.dtype !== 'U8' || q.end - q.begin !== Math.ceil(rows * cols / 8)) fail(`${name}.qweight_${i} must be ${Math.ceil(rows * cols / 8)} U8 bytes`);
-        if (u.dtype !== 'F16' || u.shape.join() !== `${rows},${rank}`) fail(`${name}.u_${i} must be F16 [${rows}, ${rank}]`);
-        if (vt.dtype !== 'F16' || vt.shape.join() !== `${rank},${cols}`) fail(`${name}.vt_${i} must be F16 [${rank}, ${cols}]`);
-        const half = (e: SafetensorsEntry) => { const b = tensorBytes(file, e).slice(); return new Uint16Array(b.buffer, 0, b.length / 2); };
-        data.push({ signs: tensorBytes(file, q).slice(), a: half(u), b: half(vt) });
+        const signs = tensorBytes(file, q).slice();
+        const copy = (e: SafetensorsEntry) => tensorBytes(file, e).slice().buffer;
+        let d: BlockData;
+        if (factors === 'int8') {
+          const us = blk.u_scale ?? fail(`${name}.u_scale_${i} is missing`), vs = blk.vt_scale ?? fail(`${name}.vt_scale_${i} is missing`);
+          for (const [e, what] of [[us, 'u_scale'], [vs, 'vt_scale']] as const) if (e.dtype !== 'F16' || e.shape.join() !== `${k}`) fail(`${name}.${what}_${i} must be F16 [${k}]`);
+          d = { signs, a: new Int8Array(copy(u)), b: new Int8Array(copy(vt)), aScale: new Uint16Array(copy(us)), bScale: new Uint16Array(copy(vs)) };
+          if (nonFiniteHalf(d.aScale!) || nonFiniteHalf(d.bScale!)) fail(`${name}: block ${i} has a non-finite scale`);
+        } else {
+          if (blk.u_scale || blk.vt_scale) fail(`${name}: block ${i} has scales but F16 factors`);
+          d = { signs, a: new Uint16Array(copy(u)), b: new Uint16Array(copy(vt)) };
+          if (nonFiniteHalf(d.a as Uint16Array) || nonFiniteHalf(d.b as Uint16Array)) fail(`${name}: block ${i} has non-finite factors`);
+        }
+        blockBytes += blockByteLength(rows, cols, k, factors);
+        data.push(d);
       }
-      if (Object.keys(p.q).length !== count || Object.keys(p.vt).length !== count) fail(`${name}: block parts do not match`);
       let scale: Float32Array | null = null;
       if (p.scale) {
         if (p.scale.dtype !== 'F32' || p.scale.shape.join() !== `${cols}`) fail(`${name}.scale must be F32 [${cols}]`);
-        const b = tensorBytes(file, p.scale).slice();
-        scale = new Float32Array(b.buffer, 0, cols);
+        scale = new Float32Array(tensorBytes(file, p.scale).slice().buffer);
         if (scale.some((v) => !(v > 0) || !Number.isFinite(v))) fail(`${name}.scale must be positive and finite`);
       }
-      const known = info[name]?.relativeErrors;
-      const errors = Array.isArray(known) && known.length === count ? Float64Array.from(known, Number) : new Float64Array(count).fill(NaN);
-      mats[name] = StackedMatrix.fromBlocks(rt, rows, cols, rank, data, errors, scale, Number(info[name]?.norm ?? NaN));
+      const meta = info.get(name);
+      const known = meta?.relativeErrors;
+      const errors = Array.isArray(known) && known.length === count && known.every((v) => typeof v === 'number') ? Float64Array.from(known as number[]) : new Float64Array(count).fill(NaN);
+      const norm = typeof meta?.norm === 'number' ? meta.norm : NaN;
+      mats[name] = StackedMatrix.fromBlocks(rt, rows, cols, factors, data, errors, scale, norm);
     }
     if (!Object.keys(mats).length) fail('no BitStack tensors (<name>.qweight_<i>, .u_<i>, .vt_<i>)');
     let order: StackOrder | undefined = opts.order;
@@ -247,8 +386,9 @@ export function readStack(rt: Runtime, bytes: Uint8Array, opts: { order?: StackO
     if (order === undefined && file.metadata.format === FORMAT && file.metadata.order) {
       try { order = JSON.parse(file.metadata.order); } catch { fail('metadata "order" is not JSON'); }
     }
+    const total = file.tensors.reduce((sum, t) => sum + t.end - t.begin, 0);
     try {
-      return stack(mats, order === undefined ? { levelByLevel: true } : { order });
+      return stack(mats, { ...(order === undefined ? { levelByLevel: true } : { order }), keptBytes: total - blockBytes });
     } catch (e) {
       if (e instanceof BitstackError && e.code === 'ARG' && opts.order === undefined) fail(`metadata order: ${e.message}`);
       throw e;

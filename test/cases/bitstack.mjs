@@ -122,7 +122,7 @@ cases.push({
     const w = bw.matmul(randomF32(m * 8, 1), randomF32(8 * n, 2), m, 8, n).map((v, i) => v + 0.05 * noise[i]);
     const ref = referenceErrors(bw, w, m, n, k, blocks);
     const seen = [];
-    const sm = bw.decompose(w, m, n, { rank: k, blocks, svd: 'exact', name: 'layer.0', onProgress: (p) => seen.push(`${p.matrix}:${p.block}`) });
+    const sm = bw.decompose(w, m, n, { rank: k, factors: 'f16', blocks, svd: 'exact', name: 'layer.0', onProgress: (p) => seen.push(`${p.matrix}:${p.block}`) });
     assert(sm.rows === m && sm.cols === n && sm.rank === k && sm.blockCount === blocks, 'shape fields');
     assert(seen.join() === 'layer.0:1,layer.0:2,layer.0:3,layer.0:4,layer.0:5,layer.0:6', `progress after every block (${seen})`);
     for (let b = 0; b < blocks; b++) {
@@ -134,9 +134,9 @@ cases.push({
     // of min(m, n) = 40, i.e. the exact SVD up to rounding; a narrow basis (2 blocks of 8) and
     // subspace iteration stay close and decrease too.
     const variants = {
-      'krylov (default)': [bw.decompose(w, m, n, { rank: k, blocks }), 1e-3 + 0.01],
-      'krylov, 2 blocks of 8': [bw.decompose(w, m, n, { rank: k, blocks, powerIters: 1, oversample: 0 }), 0.1],
-      subspace: [bw.decompose(w, m, n, { rank: k, blocks, rangeFinder: 'subspace', powerIters: 2, oversample: 4 }), 0.1],
+      'krylov (default)': [bw.decompose(w, m, n, { rank: k, factors: 'f16', blocks }), 1e-3 + 0.01],
+      'krylov, 2 blocks of 8': [bw.decompose(w, m, n, { rank: k, factors: 'f16', blocks, powerIters: 1, oversample: 0 }), 0.1],
+      subspace: [bw.decompose(w, m, n, { rank: k, factors: 'f16', blocks, rangeFinder: 'subspace', powerIters: 2, oversample: 4 }), 0.1],
     };
     for (const [label, [v, tol]] of Object.entries(variants)) {
       for (let b = 0; b < blocks; b++) {
@@ -189,7 +189,12 @@ cases.push({
     assert(Math.sqrt(e / t) < 0.9, 'four blocks approximate the weight');
     await expectError(() => sm.matvec(new Float32Array(n + 1)), 'SHAPE');
     await expectError(() => sm.reconstruct(5), 'ARG');
-    await expectError(() => bw.decompose(w, m, n, { rank: 17 }), 'ARG');
+    await expectError(() => bw.decompose(w, m, n, { rank: 10 }), 'ARG'); // above min(m, n) = 9
+    await expectError(() => bw.decompose(w, m, n, { rank: 0 }), 'ARG');
+    await expectError(() => bw.decompose(w, m, n, { rank: 'most' }), 'ARG');
+    await expectError(() => bw.decompose(w, m, n, { ranks: [] }), 'ARG');
+    await expectError(() => bw.decompose(w, m, n, { ranks: [1, 33] }), 'ARG');
+    await expectError(() => bw.decompose(w, m, n, { factors: 'int4' }), 'ARG');
     await expectError(() => bw.decompose(w, m, n, { blocks: 0 }), 'ARG');
     await expectError(() => bw.decompose(w, m, n, { scale: new Float32Array(n) }), 'ARG');
     await expectError(() => bw.decompose(w, m, n, { svd: 'lanczos' }), 'ARG');
@@ -240,5 +245,121 @@ cases.push({
     await expectError(() => bw.decomposeAsync(w, m, n, { signal: {} }), 'ARG');
     await expectError(() => bw.decomposeAsync(w, m, 0), 'EMPTY');
     return [wa];
+  },
+});
+
+/** Decodes a block's stored factors in JS (f64): A (m×k), B (k×n). */
+function decodeFactors(bw, d, m, n) {
+  const k = d.a.length / m;
+  if (d.aScale) {
+    const as = bw.fromFloat16(d.aScale), bs = bw.fromFloat16(d.bScale);
+    return { k, A: Float64Array.from(d.a, (q, i) => q * as[i % k]), B: Float64Array.from(d.b, (q, i) => q * bs[Math.floor(i / n)]) };
+  }
+  return { k, A: Float64Array.from(bw.fromFloat16(d.a)), B: Float64Array.from(bw.fromFloat16(d.b)) };
+}
+
+/** W_b from the stored blocks, in JS (f64): Σ S ⊙ (A·B). */
+function reconstructJs(bw, sm, b) {
+  const m = sm.rows, n = sm.cols, w = new Float64Array(m * n);
+  for (let q = 0; q < b; q++) {
+    const d = sm.blockData(q), { k, A, B } = decodeFactors(bw, d, m, n);
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let c = 0; c < k; c++) s += A[i * k + c] * B[c * n + j];
+      const bit = (d.signs[(i * n + j) >> 3] >> (7 - ((i * n + j) & 7))) & 1;
+      w[i * n + j] += bit ? s : -s;
+    }
+  }
+  return w;
+}
+
+cases.push({
+  name: 'bitstack: int8 factors at every rank up to 32 — stored values, reconstruct, matvec and matmul agree',
+  run({ bw }) {
+    const m = 70, n = 45;
+    const noise = randomF32(m * n, 31);
+    const w = bw.matmul(randomF32(m * 40, 32), randomF32(40 * n, 33), m, 40, n).map((v, i) => v + 0.2 * noise[i]);
+    const x = randomF32(n, 34), X3 = randomF32(n * 3, 35), X9 = randomF32(n * 9, 36);
+    const outputs = [];
+    for (const k of [1, 2, 3, 8, 16, 17, 31, 32]) {
+      const sm = bw.decompose(w, m, n, { rank: k, blocks: 2 });
+      assert(sm.factors === 'int8' && sm.ranks.join() === `${k},${k}`, `rank ${k}: factors ${sm.factors}, ranks ${sm.ranks}`);
+      assert(sm.byteLength() === 2 * (Math.ceil(m * n / 8) + k * (m + n) + 4 * k), `rank ${k}: byteLength ${sm.byteLength()}`);
+      const d = sm.blockData(0);
+      assert(d.a instanceof Int8Array && d.b instanceof Int8Array && d.aScale.length === k && d.bScale.length === k, 'int8 parts');
+      // Symmetric int8: |q| ≤ 127, and every column of A / row of B reaches 127 (its scale is max|v|/127, rounded to f16).
+      assert(!d.a.includes(-128) && !d.b.includes(-128), 'no -128');
+      for (let c = 0; c < k; c++) {
+        let amax = 0, bmax = 0;
+        for (let i = 0; i < m; i++) amax = Math.max(amax, Math.abs(d.a[i * k + c]));
+        for (let j = 0; j < n; j++) bmax = Math.max(bmax, Math.abs(d.b[c * n + j]));
+        assert(amax >= 126 && bmax >= 126, `rank ${k}, column ${c}: largest |q| ${amax}, ${bmax}`);
+      }
+      for (let b = 1; b <= 2; b++) {
+        const wb = sm.reconstruct(b), ref = reconstructJs(bw, sm, b);
+        let scale = 0, e = 0, t = 0;
+        for (let i = 0; i < m * n; i++) scale = Math.max(scale, Math.abs(ref[i]));
+        const tol = 8 * k * 2 ** -24 * scale * b;
+        for (let i = 0; i < m * n; i++) assert(Math.abs(wb[i] - ref[i]) <= tol, `rank ${k}: reconstruct(${b})[${i}] = ${wb[i]}, JS ${ref[i]}`);
+        // The residual subtracted the stored factors: the reported error is the reconstruction's.
+        for (let i = 0; i < m * n; i++) { e += (w[i] - wb[i]) ** 2; t += w[i] ** 2; }
+        assert(Math.abs(Math.sqrt(e / t) - sm.relativeErrors[b - 1]) <= 1e-4, `rank ${k}: error after ${b} blocks`);
+        const ptol = 64 * n * 2 ** -24 * scale * b;
+        const y = sm.matvec(x, b), dy = bw.matmul(wb, x, m, n, 1);
+        for (let i = 0; i < m; i++) assert(Math.abs(y[i] - dy[i]) <= ptol, `rank ${k}: matvec(b=${b})[${i}]: ${y[i]} vs ${dy[i]}`);
+        for (const [X, batch] of [[X3, 3], [X9, 9]]) {
+          const Y = sm.matmul(X, batch, b), dY = bw.matmul(wb, X, m, n, batch);
+          for (let i = 0; i < m * batch; i++) assert(Math.abs(Y[i] - dY[i]) <= ptol, `rank ${k}: matmul(batch ${batch}, b=${b})[${i}]`);
+        }
+        outputs.push(wb, y);
+      }
+      // int8 costs little accuracy against f16 factors of the same rank (the quantization error is
+      // ~1/(127·√3) of each factor's largest value, far below the block's own error).
+      const f16 = bw.decompose(w, m, n, { rank: k, blocks: 2, factors: 'f16' });
+      assert(sm.relativeErrors[1] <= f16.relativeErrors[1] * 1.03 + 1e-4, `rank ${k}: int8 error ${sm.relativeErrors[1]} vs f16 ${f16.relativeErrors[1]}`);
+      f16.free();
+      sm.free();
+    }
+    return outputs;
+  },
+});
+
+cases.push({
+  name: 'bitstack: rank auto picks the candidate with the largest error reduction per byte',
+  run({ bw }) {
+    const m = 48, n = 40;
+    // A fast-decaying spectrum: small ranks pay most per byte early.
+    const noise = randomF32(m * n, 41);
+    const w = bw.matmul(randomF32(m * 3, 42), randomF32(3 * n, 43), m, 3, n).map((v, i) => v + 0.3 * noise[i]);
+    const sm = bw.decompose(w, m, n, { blocks: 5, svd: 'exact' });
+    const cands = [1, 2, 4, 8, 16, 32];
+    assert(sm.ranks.every((r) => cands.includes(r)), `ranks ${sm.ranks}`);
+    // Block 0 from the exact singular values of |W|: Σ_{c<r} σ_c² / bytes(r), bytes with int8 factors.
+    const { S } = bw.svd(w.map(Math.abs), m, n);
+    const bytes = (r) => Math.ceil(m * n / 8) + r * (m + n) + 4 * r;
+    let best = 0, bestGain = -1;
+    for (const r of cands.filter((r) => r <= Math.min(m, n))) {
+      let s2 = 0;
+      for (let c = 0; c < r; c++) s2 += S[c] * S[c];
+      if (s2 / bytes(r) > bestGain) { bestGain = s2 / bytes(r); best = r; }
+    }
+    assert(sm.ranks[0] === best, `block 0: rank ${sm.ranks[0]}, expected ${best}`);
+    let total = 0;
+    for (let b = 0; b < 5; b++) total += bytes(sm.ranks[b]);
+    assert(sm.byteLength() === total && sm.rank === Math.max(...sm.ranks), 'bytes and rank of mixed-rank blocks');
+    // Products over mixed ranks.
+    const wb = sm.reconstruct(), ref = reconstructJs(bw, sm, 5);
+    for (let i = 0; i < m * n; i++) assert(Math.abs(wb[i] - ref[i]) <= 1e-4, `mixed ranks: reconstruct[${i}]`);
+    const x = randomF32(n, 44), y = sm.matvec(x), dy = bw.matmul(wb, x, m, n, 1);
+    for (let i = 0; i < m; i++) assert(Math.abs(y[i] - dy[i]) <= 1e-4, `mixed ranks: matvec[${i}]`);
+    // Restricted candidates, and f16 factors with rank auto.
+    const only = bw.decompose(w, m, n, { blocks: 3, ranks: [2, 8], factors: 'f16' });
+    assert(only.ranks.every((r) => r === 2 || r === 8) && only.factors === 'f16', `ranks [2, 8]: ${only.ranks}`);
+    // Candidates above min(m, n) are dropped: an 8×8 matrix with the defaults stays finite.
+    const tiny = bw.decompose(randomF32(64, 45), 8, 8, { blocks: 3 });
+    assert(tiny.ranks.every((r) => r <= 8) && tiny.relativeErrors.every(Number.isFinite), `8×8: ranks ${tiny.ranks}, errors ${tiny.relativeErrors}`);
+    const outputs = [wb, y, Int32Array.from(sm.ranks), Int32Array.from(only.ranks), tiny.reconstruct()];
+    for (const s of [sm, only, tiny]) s.free();
+    return outputs;
   },
 });

@@ -11,7 +11,7 @@ function makeMatrices(bw) {
   for (const [name, [m, n]] of Object.entries(shapes)) {
     // Different spectra, so the per-byte gains differ between matrices.
     const w = bw.matmul(randomF32(m * 6, seed++), randomF32(6 * n, seed++), m, 6, n).map((v, i) => v * (1 + seed / 10) + 0.1 * ((i * 7919) % 13 - 6));
-    mats[name] = bw.decompose(w, m, n, { rank: 3, blocks: 4, seed });
+    mats[name] = bw.decompose(w, m, n, { rank: 3, blocks: 4, seed, factors: 'f16' });
   }
   return mats;
 }
@@ -32,17 +32,41 @@ cases.push({
     const gain0 = (sm) => sm.norm ** 2 * (1 - sm.relativeErrors[0] ** 2) / sm.blockBytes;
     const best = Object.entries(mats).sort((a, b) => gain0(b[1]) - gain0(a[1]))[0][0];
     assert(st.order[0][0] === best && st.order[0][1] === 0, `first entry ${st.order[0]}, expected ${best}`);
-    // Budgets: nothing, everything, and the longest prefix that fits.
-    const zero = st.selectForBudget(0);
-    assert(Object.values(zero).every((c) => c === 0), 'budget 0 loads nothing');
+    // Every matrix's first block comes first.
+    assert(st.order.slice(0, 3).every(([, i]) => i === 0), 'level 0 first');
+    // Budgets: below the minimum (one block each) a BUDGET error; the minimum; everything.
+    const min = st.minimumBytes();
+    assert(min === Object.values(mats).reduce((s, sm) => s + sm.blockBytes, 0), `minimum ${min}`);
+    const err = await expectError(() => st.selectForBudget(min - 1), 'BUDGET');
+    assert(err.message.includes(`${min} bytes`) && /bits per compressed parameter/.test(err.message), err.message);
+    await expectError(() => st.selectForBudget(0), 'BUDGET');
+    assert(Object.values(st.selectForBudget(min)).every((c) => c === 1), 'the minimum gives one block each');
+    assert(Object.values(st.selectForBudget(0, { minBlocks: 0 })).every((c) => c === 0), 'minBlocks 0: budget 0 loads nothing');
+    await expectError(() => st.selectForBudget(st.byteLength(), { minBlocks: 5 }), 'ARG');
+    await expectError(() => st.selectForBudget(st.byteLength(), { fill: 'yes' }), 'ARG');
+    const two = st.selectForBudget(st.minimumBytes(2), { minBlocks: 2 });
+    assert(Object.values(two).every((c) => c >= 2), 'minBlocks 2');
     const all = st.selectForBudget(st.byteLength());
     for (const [n, sm] of Object.entries(mats)) assert(all[n] === sm.blockCount, 'the whole stack fits its own size');
-    for (let j = 1; j < st.order.length; j++) {
-      const counts = st.selectForBudget(st.byteLength(j) + st.matrices[st.order[j][0]].blockBytes - 1);
+    for (let j = 3; j < st.order.length; j++) {
+      const budget = st.byteLength(j) + st.matrices[st.order[j][0]].blockByteLength(st.order[j][1]) - 1;
+      // Strict prefix (what a stream holds): exactly the first j entries.
+      const counts = st.selectForBudget(budget, { fill: false });
       const want = {};
       for (const [n] of st.order.slice(0, j)) want[n] = (want[n] ?? 0) + 1;
       for (const n of Object.keys(mats)) assert((counts[n] ?? 0) === (want[n] ?? 0), `budget after ${j} entries: ${n} ${counts[n]} vs ${want[n] ?? 0}`);
+      // Fill: a superset of the prefix, within the budget, and no matrix's next block still fits.
+      const filled = st.selectForBudget(budget);
+      assert(st.bytesFor(filled) <= budget, 'fill stays within the budget');
+      for (const [n, sm] of Object.entries(mats)) {
+        assert(filled[n] >= (want[n] ?? 0), `fill keeps the prefix of ${n}`);
+        if (filled[n] < sm.blockCount) assert(st.bytesFor(filled) + sm.blockByteLength(filled[n]) > budget, `fill: ${n}'s next block still fits`);
+      }
     }
+    // Kept tensors count in a byte budget; a bits budget counts blocks only.
+    const kept = bw.stack(mats, { keptBytes: 1000 });
+    assert(kept.minimumBytes() === min + 1000 && kept.budgetForBits(8) === 1000 + Math.floor(kept.parameterCount), 'kept bytes in budgets');
+    await expectError(() => kept.selectForBudget(min + 999), 'BUDGET');
     // Level by level: no two matrices ever differ by more than one block.
     const lvl = bw.stack(mats, { levelByLevel: true });
     checkPrefixOrder(lvl.order, mats);
@@ -60,6 +84,7 @@ cases.push({
     await expectError(() => bw.stack(mats, { order: ext }), 'ARG');
     await expectError(() => bw.stack(mats, { order: [['nope', 0]] }), 'ARG');
     await expectError(() => st.selectForBudget(-1), 'ARG');
+    await expectError(() => bw.stack(mats, { keptBytes: -1 }), 'ARG');
     const custom = bw.stack(mats, { order: lvl.order });
     assert(custom.order.map((e) => e.join()).join() === lvl.order.map((e) => e.join()).join(), 'an external order is kept');
     for (const sm of Object.values(mats)) sm.free();
@@ -73,6 +98,11 @@ cases.push({
     const mats = makeMatrices(bw);
     const m = 12, n = 20;
     mats['scaled'] = bw.decompose(randomF32(m * n, 50), m, n, { rank: 2, blocks: 3, scale: Float32Array.from({ length: n }, (_, j) => 1 + j / 8) });
+    // int8 factors with ranks chosen per block, and names that are Object.prototype's.
+    const noise = randomF32(30 * 26, 53);
+    const lowRank = bw.matmul(randomF32(30 * 2, 54), randomF32(2 * 26, 55), 30, 2, 26).map((v, i) => v + 0.2 * noise[i]);
+    mats['__proto__'] = bw.decompose(lowRank, 30, 26, { blocks: 4 });
+    mats['constructor'] = bw.decompose(randomF32(30 * 26, 52), 30, 26, { blocks: 2, rank: 5 });
     const st = bw.stack(mats);
     const bytes = st.toSafetensors();
     // Data in stack order: every block's three tensors, block after block.
@@ -80,19 +110,22 @@ cases.push({
     const at = Object.fromEntries(file.tensors.map((t) => [t.name, t.begin]));
     let last = -1;
     for (const [name, i] of st.order) {
-      for (const part of ['qweight', 'u', 'vt']) {
+      for (const part of st.matrices[name].factors === 'int8' ? ['qweight', 'u', 'u_scale', 'vt', 'vt_scale'] : ['qweight', 'u', 'vt']) {
         const b = at[`${name}.${part}_${i}`];
         assert(b > last, `${name}.${part}_${i} is not laid out in stack order`);
         last = b;
       }
     }
     assert(at['scaled.scale'] < at[`${st.order[0][0]}.qweight_0`], 'scales come first');
+    assert(file.metadata.version === '2' && Object.keys(file.tensors).length > 0, 'format version 2');
     const back = bw.readStack(bytes);
+    assert(Object.getPrototypeOf(back.matrices) === null && Object.keys(back.matrices).length === 6, 'names that are Object.prototype keys round-trip');
+    assert(back.keptBytes === 4 * n, `kept bytes: the scale (${back.keptBytes})`);
     assert(back.order.map((e) => e.join()).join() === st.order.map((e) => e.join()).join(), 'order round trip');
     const x = randomF32(n, 51);
     for (const [name, sm] of Object.entries(mats)) {
       const r = back.matrices[name];
-      assert(r.rows === sm.rows && r.cols === sm.cols && r.rank === sm.rank && r.blockCount === sm.blockCount, `${name}: shape`);
+      assert(r.rows === sm.rows && r.cols === sm.cols && r.ranks.join() === sm.ranks.join() && r.factors === sm.factors && r.blockCount === sm.blockCount, `${name}: shape`);
       for (let b = 1; b <= sm.blockCount; b++) {
         const w0 = sm.reconstruct(b), w1 = r.reconstruct(b);
         assert(w0.every((v, i) => v === w1[i]), `${name}: reconstruct(${b}) differs after the round trip`);
