@@ -16,8 +16,8 @@ export { BitstackError, type BitstackErrorCode } from './errors.js';
 export type { MatmulOptions } from './ops/matmul.js';
 export type { SvdOptions, SvdResult } from './ops/svd.js';
 export type { DctSelectOptions, Projection } from './ops/dct.js';
-export { StackedMatrix, type DecomposeOptions, type DecomposeAsyncOptions, type DecomposeProgress, type BlockData } from './ops/bitstack.js';
-export { Stack, type StackOptions, type StackOrder } from './ops/stack.js';
+export { StackedMatrix, blockByteLength, type DecomposeOptions, type DecomposeAsyncOptions, type DecomposeProgress, type BlockData, type FactorType } from './ops/bitstack.js';
+export { Stack, isBlockTensor, type StackOptions, type StackOrder, type BudgetOptions, type StackFileTensor } from './ops/stack.js';
 export { readSafetensors, writeSafetensors, openSafetensors, streamSafetensors, type SafetensorsFile, type SafetensorsEntry, type SafetensorsDtype, type SafetensorsReader } from './formats/safetensors.js';
 export { WasmMatrix } from './matrix.js';
 export { readTfjsModel, type TfjsTensor } from './formats/tfjs.js';
@@ -219,7 +219,8 @@ export class Bitstack {
 
   /**
    * BitStack decomposition of the m×n weight w into residual blocks, each a packed sign matrix
-   * times a rank-k magnitude (A·B in float16); any prefix of blocks is a valid weight.
+   * times a rank-k magnitude A·B (by default k chosen per block, A and B in int8 with f16 scales);
+   * any prefix of blocks is a valid weight.
    */
   decompose(w: Float32Array, m: number, n: number, opts?: DecomposeOptions): StackedMatrix {
     return decompose(this.#rt, w, m, n, opts);

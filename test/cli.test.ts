@@ -38,51 +38,126 @@ describe('CLI', () => {
   it('compress → info → extract → eval on the bundled tfjs model', async () => {
     const out = join(dir, 'ffn.safetensors');
     const c = await bitstack('compress', model, '-o', out, '--include', FFN, '--blocks', '3');
-    expect(c.stdout).toMatch(/wrote .*ffn\.safetensors: 1 matrices/);
+    expect(c.stdout).toMatch(/wrote .*ffn\.safetensors: 1 matrices .* 60 tensors kept in their own dtypes/);
     expect((await readdir(dir)).filter((f) => f.includes('.partial-'))).toEqual([]);
     const info = await bitstack('info', out);
     expect(info.stdout).toMatch(/^1 matrices, 3 blocks, 786432 compressed parameters/);
+    expect(info.stdout).toMatch(/int8 factors, ranks \d+,\d+,\d+/);
+    expect(info.stdout).toMatch(/blocks bytes +model bytes +bits\/param/);
     const dense = join(dir, 'dense.safetensors');
     const ex = await bitstack('extract', out, '--budget', '3bits', '-o', dense);
-    expect(ex.stdout).toMatch(/blocks per matrix/);
+    expect(ex.stdout).toMatch(/bytes used \((2\.\d+|3\.000) bits\/param\)/);
+    expect(ex.stdout).toMatch(/blocks per matrix: Layer_0\/FFN\/conv1: [23]/);
     const file = readSafetensors(new Uint8Array(await readFile(dense)));
     const ffn = file.tensors.find((t) => t.name.includes(FFN) && t.shape.length === 2)!;
-    expect(ffn.dtype).toBe('F16');
+    expect(ffn.dtype).toBe('F32'); // the original's dtype
     expect(ffn.shape).toEqual([512, 1536]);
     expect(file.tensors.length).toBe(61); // every tensor of the model comes back
+    // Kept tensors are exact, in their own dtype: int32 constants stay I32, the −1e9 padding bias stays.
+    const bias = file.tensors.find((t) => t.name.endsWith('attention_bias_ignore_padding/mul/y'))!;
+    expect(bias.dtype).toBe('F32');
+    expect(new Float32Array(file.data.slice(bias.begin, bias.end).buffer)[0]).toBe(-1e9);
+    const ints = file.tensors.filter((t) => t.dtype === 'I32');
+    expect(ints.length).toBeGreaterThan(10);
     const ev = await bitstack('eval', model, out, '-o', dir);
-    expect(ev.stdout).toMatch(/relative error/);
+    expect(ev.stdout).toMatch(/weight error/);
+    expect(ev.stdout).toMatch(/RTN int2-g32 +2\.500/);
+    expect(ev.stdout).toMatch(/BitStack's weight error is (below|above) RTN g32 \(absmax\)'s/);
     const json = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8'));
     const errors = json.rows.map((r: { overall: number }) => r.overall);
     expect(errors.at(-1)).toBeLessThan(errors[0]);
-    expect(errors.at(-1)).toBeLessThan(0.35); // 3 blocks of a trained FFN matrix: ≈ 0.21
+    expect(errors.at(-1)).toBeLessThan(0.35); // 3 blocks of a trained FFN matrix: ≈ 0.24
+    expect(json.rtn.map((r: { scheme: string }) => r.scheme)).toContain('RTN int8 per-channel');
+    // RTN int8 per channel is far more accurate than 3 blocks; int2 (absmax) far less.
+    const rtnErr = (s: string) => json.rtn.find((r: { scheme: string }) => r.scheme === s).overall;
+    expect(rtnErr('RTN int8 per-channel')).toBeLessThan(0.02);
+    expect(rtnErr('RTN int2-g32')).toBeGreaterThan(0.5);
     const svg = await readFile(join(dir, 'report.svg'), 'utf8');
     expect(svg).toMatch(/^<svg [\s\S]*<path [\s\S]*<\/svg>$/);
-    // The log axis spans the errors (≈ 0.57 … 0.21): decades 1e-1 and 1e0.
+    expect(svg).toMatch(/RTN g32 full-range/);
+    expect(svg).toMatch(/>Layer_0\/FFN\/conv1</); // legend labels keep the layer
+    // The log axis spans the errors (≈ 0.66 … 0.009): decades down to 1e-3 and up to 1e0.
     expect(svg).toMatch(/>1e-1</);
     expect(svg).toMatch(/>1e0</);
   }, 120_000);
 
-  it('reads safetensors input (F32 and BF16) and keeps 1-D tensors', async () => {
+  it('budgets: below the minimum a BUDGET error and no file; bytes count the kept tensors, bits the blocks only', async () => {
+    const out = join(dir, 'ffn.safetensors'); // from the test above
+    const small = join(dir, 'small.safetensors');
+    expect(await fails('extract', out, '--budget', '0.5bits', '-o', small)).toMatch(/^bitstack-wasm: BUDGET: budget of \d+ bytes is below the minimum of \d+ bytes .*bits per compressed parameter/);
+    expect(await fails('extract', out, '--budget', '0', '-o', small)).toMatch(/BUDGET/);
+    // 1 MB is less than the kept tensors alone (embeddings: 8 MB).
+    expect(await fails('extract', out, '--budget', '1MB', '-o', small)).toMatch(/BUDGET/);
+    expect((await readdir(dir)).filter((f) => f.startsWith('small'))).toEqual([]);
+    // A byte budget is the model's size: kept tensors + blocks; the minimum itself works.
+    const minimum = Number(/minimum of (\d+) bytes/.exec(await fails('extract', out, '--budget', '1', '-o', small))![1]);
+    const info = await bitstack('info', out);
+    expect(info.stdout).toMatch(new RegExp(`^ +\\d+ +${minimum} +[\\d.]+ +1$`, 'm'));
+    const ex = await bitstack('extract', out, '--budget', String(minimum), '-o', join(dir, 'min.safetensors'));
+    expect(ex.stdout).toMatch(new RegExp(`^wrote .*: ${minimum} of ${minimum} bytes used`));
+  }, 120_000);
+
+  it('--keep-dtype f16 narrows only what survives, and says which stayed', async () => {
+    const out = join(dir, 'f16.safetensors');
+    const c = await bitstack('compress', model, '-o', out, '--include', FFN, '--blocks', '2', '--keep-dtype', 'f16');
+    expect(c.stdout).toMatch(/kept as stored \(values would not survive f16\): .*attention_bias_ignore_padding\/mul\/y/);
+    const file = readSafetensors(new Uint8Array(await readFile(out)));
+    const dtypeOf = (suffix: string) => file.tensors.find((t) => t.name.endsWith(suffix))!.dtype;
+    expect(dtypeOf('attention_bias_ignore_padding/mul/y')).toBe('F32');  // −1e9 overflows f16
+    expect(dtypeOf('l2_normalize/Maximum/y')).toBe('F32');               // 1e-12 underflows f16
+    expect(dtypeOf('Layer_0/TransformerLayer/MultiheadAttention/mul/y')).toBe('F16'); // 0.125 is exact
+    expect(dtypeOf('module/Embeddings_en')).toBe('F32');                  // some nonzero values would round to 0
+    expect(c.stdout).toMatch(/module\/Embeddings_en/);
+    expect(dtypeOf('Layer_1/TransformerLayer/FFN/conv1/bias/ConcatPartitions/concat')).toBe('F16');
+    expect(file.tensors.filter((t) => t.dtype === 'I32').length).toBeGreaterThan(10); // integers never change type
+  }, 120_000);
+
+  it('safetensors input: F32 and BF16 matrices, kept tensors of every dtype come back byte for byte', async () => {
     const m = 300, n = 264;
     const w = new Float32Array(m * n).map((_, i) => Math.sin(i * 0.001) + ((i * 7919) % 97) / 970);
     const bf = new Uint16Array(m * n).map((_, i) => new Uint32Array(new Float32Array([w[i]]).buffer)[0] >>> 16);
     const input = join(dir, 'in.safetensors');
+    const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 255);
+    const kept = [
+      { name: 'a.bias', dtype: 'F32' as const, shape: [n], bytes: new Uint8Array(new Float32Array(n).fill(-1e9).buffer) },
+      { name: 'ids', dtype: 'I32' as const, shape: [5], bytes: new Uint8Array(Int32Array.of(2 ** 30 + 1, -7, 0, 16777217, 3).buffer) },
+      { name: 'big', dtype: 'I64' as const, shape: [2], bytes: bytes(16, 1) },
+      { name: 'norm.scale', dtype: 'F16' as const, shape: [4], bytes: bytes(8, 2).map((v, i) => (i % 2 ? v & 0x3b : v)) },
+      { name: 'constructor', dtype: 'U8' as const, shape: [3], bytes: bytes(3, 3) },
+    ];
     await writeFile(input, writeSafetensors([
       { name: 'a.weight', dtype: 'F32', shape: [m, n], bytes: new Uint8Array(w.buffer) },
       { name: 'b.weight', dtype: 'BF16', shape: [m, n], bytes: new Uint8Array(bf.buffer) },
-      { name: 'a.bias', dtype: 'F32', shape: [n], bytes: new Uint8Array(4 * n) },
+      ...kept,
     ]));
     const out = join(dir, 'in.bitstack.safetensors');
-    await bitstack('compress', input, '-o', out, '--blocks', '2', '--rank', '8');
+    await bitstack('compress', input, '-o', out, '--blocks', '2', '--rank', '8', '--factors', 'f16');
     const info = await bitstack('info', out);
     expect(info.stdout).toMatch(/^2 matrices, 4 blocks/);
-    expect(info.stdout).toMatch(/1 other tensors/);
+    expect(info.stdout).toMatch(/5 other tensors/);
+    expect(info.stdout).toMatch(/f16 factors, ranks 8,8/);
+    // --rank 8 --factors f16: the reference's layout (F16 u/vt, no scales).
+    const stackFile = readSafetensors(new Uint8Array(await readFile(out)));
+    expect(stackFile.tensors.find((t) => t.name === 'a.weight.u_0')!.dtype).toBe('F16');
+    expect(stackFile.tensors.some((t) => t.name.includes('_scale_'))).toBe(false);
+    const dense = join(dir, 'in.dense.safetensors');
+    await bitstack('extract', out, '--budget', '100MB', '-o', dense);
+    const file = readSafetensors(new Uint8Array(await readFile(dense)));
+    const byName = new Map(file.tensors.map((t) => [t.name, t]));
+    for (const k of kept) {
+      const t = byName.get(k.name)!;
+      expect([t.name, t.dtype, t.shape]).toEqual([k.name, k.dtype, k.shape]);
+      expect(Buffer.from(file.data.subarray(t.begin, t.end)).equals(Buffer.from(k.bytes))).toBe(true);
+    }
+    expect(byName.get('a.weight')!.dtype).toBe('F32');
+    expect(byName.get('b.weight')!.dtype).toBe('BF16');
   }, 120_000);
 
   it('bad arguments and files: one line on stderr, non-zero exit', async () => {
     expect(await fails('compress', join(dir, 'missing.safetensors'), '-o', join(dir, 'x.safetensors'))).toMatch(/^bitstack-wasm: ARG: no such file/);
     expect(await fails('compress', model, '-o', join(dir, 'x.safetensors'), '--rank', '99')).toMatch(/--rank must be an integer/);
+    expect(await fails('compress', model, '-o', join(dir, 'x.safetensors'), '--factors', 'int4')).toMatch(/--factors must be int8 or f16/);
+    expect(await fails('compress', model, '-o', join(dir, 'x.safetensors'), '--keep-dtype', 'f8')).toMatch(/--keep-dtype must be f16 or bf16/);
     expect(await fails('compress', model, '-o', join(dir, 'x.safetensors'), '--include', 'nothing-matches-this')).toMatch(/no 2-D weight matches/);
     expect(await fails('extract', join(dir, 'ffn.safetensors'), '--budget', 'lots', '-o', join(dir, 'y.safetensors'))).toMatch(/cannot read budget/);
     const junk = join(dir, 'junk.safetensors');

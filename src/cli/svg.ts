@@ -2,10 +2,10 @@
 
 const esc = (s: string) => s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c]!);
 
-export interface Series { name: string; points: Array<[number, number]> }
+export interface Series { name: string; points: Array<[number, number]>; dashed?: boolean }
 
 export function lineChart(title: string, xLabel: string, yLabel: string, series: Series[], logY = true): string {
-  const W = 720, H = 440, L = 70, R = 200, T = 40, B = 50;
+  const W = 880, H = 440, L = 70, R = 290, T = 40, B = 50;
   const xs = series.flatMap((s) => s.points.map((p) => p[0])), ys = series.flatMap((s) => s.points.map((p) => p[1])).filter((y) => y > 0);
   const x0 = Math.min(...xs, 0), x1 = Math.max(...xs, 1e-9);
   const fy = (y: number) => (logY ? Math.log10(Math.max(y, 1e-12)) : y);
@@ -28,10 +28,9 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
   series.forEach((s, i) => {
     const c = colors[i % colors.length];
     const d = s.points.filter((p) => p[1] > 0).map((p, j) => `${j ? 'L' : 'M'}${px(p[0]).toFixed(1)},${py(p[1]).toFixed(1)}`).join(' ');
-    out.push(`<path d="${d}" fill="none" stroke="${c}" stroke-width="${i === 0 ? 3 : 1.5}"/>`);
-    // tfjs and HF names end in plumbing (…/Tensordot/Reshape_1, .weight): keep what tells them apart.
-    const label = s.name.replace(/\/(Tensordot\/Reshape_1|ConcatPartitions\/concat|kernel)$/g, '').replace(/\.weight$/, '');
-    out.push(`<text x="${W - R + 10}" y="${T + 16 * i + 10}" fill="${c}">${esc(label.length > 28 ? '…' + label.slice(-27) : label)}</text>`);
+    out.push(`<path d="${d}" fill="none" stroke="${c}" stroke-width="${i === 0 || s.dashed ? 3 : 1.5}"${s.dashed ? ' stroke-dasharray="8 5"' : ''}/>`);
+    if (s.dashed) for (const p of s.points) out.push(`<circle cx="${px(p[0]).toFixed(1)}" cy="${py(p[1]).toFixed(1)}" r="3.5" fill="${c}"/>`);
+    out.push(`<text x="${W - R + 10}" y="${T + 16 * i + 10}" fill="${c}">${esc(s.name)}</text>`);
   });
   out.push('</svg>');
   return out.join('\n');

@@ -4,11 +4,18 @@
 
 import { BitstackError } from '../errors.js';
 
-/** One decoded tensor (always float32 values; quantised and float16 weights are dequantised). */
+/** One decoded tensor: float32 values (quantised and float16 weights dequantised), and the values as stored. */
 export interface TfjsTensor {
   name: string;
   shape: number[];
   data: Float32Array;
+  /**
+   * The type the values keep without loss: 'float32', 'int32', 'bool', or 'float16' (weights the
+   * manifest quantises to float16). uint8/uint16-quantised weights are 'float32' (their dequantised values).
+   */
+  dtype: 'float32' | 'float16' | 'int32' | 'bool';
+  /** The values in `dtype`, little-endian (int32 values beyond 2^24 are exact here, not in `data`). */
+  bytes: Uint8Array;
 }
 
 interface ManifestWeight {
@@ -95,7 +102,11 @@ export async function readTfjsModel(
       const size = count * bytesPer(w);
       if (offset + size > total) fail(`${w.name} needs bytes ${offset}..${offset + size}, the shards hold ${total}`);
       if (filter(w.name, w.shape)) {
-        tensors.push({ name: w.name, shape: w.shape.slice(), data: decode(w, buffer.subarray(offset, offset + size), count) });
+        const raw = buffer.subarray(offset, offset + size);
+        const data = decode(w, raw, count);
+        const q = w.quantization?.dtype;
+        const dtype = q === 'float16' ? 'float16' : q ? 'float32' : (w.dtype as 'float32' | 'int32' | 'bool');
+        tensors.push({ name: w.name, shape: w.shape.slice(), data, dtype, bytes: q && q !== 'float16' ? new Uint8Array(data.buffer) : raw.slice() });
       }
       offset += size;
     }
