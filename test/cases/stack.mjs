@@ -95,7 +95,8 @@ cases.push({
 cases.push({
   name: 'stack: safetensors round trip, stack-order layout, scales',
   run({ bw, readSafetensors }) {
-    const mats = makeMatrices(bw);
+    // No prototype: '__proto__' below is an ordinary key, as a file's tensor names are.
+    const mats = Object.assign(Object.create(null), makeMatrices(bw));
     const m = 12, n = 20;
     mats['scaled'] = bw.decompose(randomF32(m * n, 50), m, n, { rank: 2, blocks: 3, scale: Float32Array.from({ length: n }, (_, j) => 1 + j / 8) });
     // int8 factors with ranks chosen per block, and names that are Object.prototype's.
