@@ -9,6 +9,9 @@ const run = promisify(execFile);
 const root = new URL('../', import.meta.url);
 const dir = new URL('../build/readme/', import.meta.url);
 
+/** Bytes of packed signs for `count` values. */
+const m8 = (count: number) => Math.ceil(count / 8);
+
 async function example(name: string): Promise<string> {
   const readme = await readFile(new URL('README.md', root), 'utf8');
   const m = readme.match(new RegExp(`<!-- example: ${name} -->\\s*\`\`\`js\\n([\\s\\S]*?)\`\`\``));
@@ -28,6 +31,25 @@ describe('README examples', () => {
     const lines = stdout.trim().split('\n');
     expect(lines[0]).toBe('58, 64, 139, 154');
     expect(lines[1]).toMatch(/^58, 64, 139, 154 \{ simd: true, relaxed: false \}$/);
+  });
+
+  it('BitStack example: ranks, budgets, a product and the file', async () => {
+    const file = new URL('bitstack.mjs', dir);
+    await writeFile(file, await example('bitstack'));
+    const { stdout } = await run(process.execPath, [fileURLToPath(file)]);
+    const lines = stdout.trim().split('\n');
+    const ranks = /^ranks ([\d,]+) error after 8 blocks (0\.\d+)$/.exec(lines[0])!;
+    expect(ranks[1].split(',')).toHaveLength(8);
+    expect(Number(ranks[2])).toBeLessThan(0.3);
+    const minimum = Number(/^minimum (\d+) bytes$/.exec(lines[1])![1]);
+    expect(minimum).toBeGreaterThan(4096 + m8(256 * 512));
+    const [, blocks, bytes, bits] = /^3 bits: (\d+) blocks, (\d+) bytes, ([\d.]+) bits$/.exec(lines[2])!.map(Number);
+    expect(blocks).toBeGreaterThanOrEqual(2);
+    expect(bits).toBeLessThanOrEqual(3);
+    expect(bytes).toBeLessThanOrEqual(4096 + 3 * 256 * 512 / 8);
+    expect(lines[3]).toMatch(/^y\[0\] = -?\d+\.\d{4}$/);
+    expect(lines[4]).toBe('BUDGET');
+    expect(lines[5]).toBe(`read back ${ranks[1]}`);
   });
 
   it('Deno example prints the product', async () => {
