@@ -34,6 +34,7 @@ async function matMulNBits(k, n) {
 
 const rows = [];
 const batchRows = [];
+const narrowRows = [];
 const SHAPES = [[4096, 4096], [4096, 11008]];
 const only = arg('only', '');
 for (const [m, n] of SHAPES) {
@@ -41,8 +42,12 @@ for (const [m, n] of SHAPES) {
   // A trained-like matrix is not needed for speed: decompose a random one with few power iterations.
   const w = randomF32(m * n, m + n);
   const t0 = performance.now();
-  const sm = bw.decompose(w, m, n, { blocks: 8, powerIters: 1 });
-  console.log(`${m}x${n}: decomposed 8 blocks for the products in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  // Rank 16, f16 factors: the reference's layout (the table in the README).
+  const sm = bw.decompose(w, m, n, { blocks: 8, powerIters: 1, rank: 16, factors: 'f16' });
+  // Narrow blocks as rank 'auto' picks them early on: ranks 1 and 2 go through the 4-rank kernel,
+  // rank 5 through the 16-rank one (as every rank did before the 4-rank kernel).
+  const narrow = Object.fromEntries([1, 2, 5].map((k) => [k, bw.decompose(w, m, n, { blocks: 4, powerIters: 1, rank: k })]));
+  console.log(`${m}x${n}: decomposed the blocks for the products in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const x = randomF32(n, 3);
   const dense = bw.matrix(w, m, n);
   const y = bw.matrix(new Float32Array(m), m, 1);
@@ -52,7 +57,13 @@ for (const [m, n] of SHAPES) {
     'ORT MatMulNBits 4-bit': () => nbits.run(),
   };
   for (const b of [1, 2, 4, 8]) fns[`fused b=${b}`] = () => sm.matvec(x, b);
+  for (const k of [1, 2, 5]) fns[`fused b=4 rank ${k}`] = () => narrow[k].matvec(x, 4);
   const t = await interleavedMedians(fns, { runs });
+  for (const k of [1, 2, 5]) {
+    const f = t[`fused b=4 rank ${k}`];
+    narrowRows.push([`${m}x${n}`, String(k), fmt(f * 1e3), fmt(t['dense f32 GEMV'] / f), fmt(t['fused b=4 rank 5'] / f), fmt(narrow[k].byteLength(4) * 8 / (m * n), 3)]);
+    narrow[k].free();
+  }
   const recon = await median(() => { const wb = sm.reconstruct(4); bw.matmul(wb, x, m, n, 1); }, { runs: 3, warmup: 1, minSampleMs: 0 });
   // Batched products (prefill): fused (tiles rebuilt in cache + GEMM) against our dense f32 GEMM.
   for (const batch of [8, 64]) {
@@ -77,6 +88,8 @@ for (const [m, n] of SHAPES) {
 }
 console.log(`\nmatrix-vector products, ms (median of ${runs}); speed relative to our dense GEMV and to ORT 4-bit (>1 = faster)`);
 console.log(table(['W', 'blocks', 'ms', 'vs dense', 'vs ORT 4-bit', 'bits/param'], rows));
+console.log('\nnarrow blocks (rank auto picks ranks 1-2 early; int8 factors), 4 blocks, ms; ratio to dense and to rank 5 (the 16-rank kernel)');
+console.log(table(['W', 'rank', 'ms', 'vs dense', 'vs rank 5', 'bits/param'], narrowRows));
 console.log('\nbatched products Y = W·X, 4 blocks (tiles of 32 rows rebuilt in cache, then the GEMM), ms; ratio = dense/fused');
 console.log(table(['W', 'batch', 'dense f32 GEMM', 'fused b=4', 'vs dense'], batchRows));
 

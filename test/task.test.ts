@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { readSafetensors } from 'bitstack-wasm';
+import { init, readSafetensors } from 'bitstack-wasm';
 import { loadTaskRunner, meanCosine, Tokenizer, type TaskRunner } from '../build/cli/task.js';
 import { SENTENCES } from '../build/cli/sentences.js';
 
@@ -65,5 +65,20 @@ describe('the bundled model on its task', () => {
     const cosine = meanCosine(reference, e, 512);
     console.log(`full-budget extract (32 blocks): mean cosine ${cosine.toFixed(5)} over ${SENTENCES.length} sentences`);
     expect(cosine).toBeGreaterThanOrEqual(0.999);
+    // No budget at or above the minimum gives a matrix no blocks, a zero matrix, NaN or Infinity.
+    const bw = await init();
+    const st = bw.readStack(new Uint8Array(await readFile(stack)));
+    const full = st.bitsFor(Object.fromEntries(Object.entries(st.matrices).map(([n, sm]) => [n, sm.blockCount])));
+    for (const bits of [st.bitsFor(st.selectForBudget(st.minimumBytes())), 1.2, 1.7, 2.5, 3.5, 6, 12, full]) {
+      const counts = st.selectForBudget(st.budgetForBits(bits));
+      for (const [name, sm] of Object.entries(st.matrices)) {
+        expect(counts[name]).toBeGreaterThanOrEqual(1);
+        const w = sm.reconstruct(counts[name]);
+        let norm = 0;
+        for (let i = 0; i < w.length; i++) norm += w[i] * w[i]; // NaN or Infinity anywhere makes it non-finite
+        expect(Number.isFinite(norm) && norm > 0, `${name} at ${bits} bits: ‖W_b‖² = ${norm}`).toBe(true);
+      }
+    }
+    for (const sm of Object.values(st.matrices)) sm.free();
   }, 300_000);
 });

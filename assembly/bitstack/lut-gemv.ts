@@ -72,6 +72,10 @@ function buildTables(b: usize, k: i32, n: i32, x: usize, g0: i32, g1: i32, table
  * (chunk by chunk into y, so k ≤ 16 sums exactly as one chunk).
  */
 export function lutGemv(signs: usize, m: i32, n: i32, a: usize, b: usize, k: i32, x: usize, y: usize, scratch: usize): void {
+  if (k <= 4) {
+    lutGemvNarrow(signs, m, n, a, b, k, x, y, scratch);
+    return;
+  }
   for (let r0 = 0; r0 < k; r0 += 16) {
     lutGemvChunk(signs, m, n, a + (<usize>r0 << 2), k, b + (<usize>r0 * <usize>n << 2), min(16, k - r0), x, y, scratch);
   }
@@ -141,7 +145,94 @@ function lutGemvChunk(signs: usize, m: i32, n: i32, a: usize, lda: i32, b: usize
   }
 }
 
-/** Scratch bytes lutGemv needs for m rows. */
+// Ranks 1…4 (rank 'auto' picks them for early blocks): the same tables and sums with
+// one v128 per entry (4 ranks) instead of four, so building and reading them costs a
+// quarter. Each lane does exactly the arithmetic of the same lane of the 16-rank
+// kernel, in the same order: the results are bit-identical to it.
+
+const ENTRY4: usize = 16;          // table entry: 4 ranks × f32
+const TABLE4: usize = 256 * 16;    // one group's table: 4 KB
+const GROUPS4: i32 = 128;          // groups per chunk: 512 KB of tables
+
+/** buildTables for k ≤ 4: entries of 4 ranks. */
+function buildTables4(b: usize, k: i32, n: i32, x: usize, g0: i32, g1: i32, tables: usize, z: usize): void {
+  for (let g = g0; g < g1; g++) {
+    memory.fill(z, 0, 8 * ENTRY4);
+    for (let j = 0; j < 8; j++) {
+      const col = 8 * g + j;
+      if (col >= n) break;
+      const xv = load<f32>(x + (<usize>col << 2));
+      for (let r = 0; r < k; r++) {
+        store<f32>(z + <usize>j * ENTRY4 + (<usize>r << 2), load<f32>(b + ((<usize>r * <usize>n + <usize>col) << 2)) * xv);
+      }
+    }
+    const t = tables + <usize>(g - g0) * TABLE4;
+    let s0 = f32x4.splat(0);
+    for (let j = 0; j < 8; j++) s0 = f32x4.sub(s0, v128.load(z + <usize>j * ENTRY4));
+    v128.store(t, s0);
+    for (let bit = 0; bit < 8; bit++) {
+      const d0 = f32x4.mul(f32x4.splat(2), v128.load(z + <usize>(7 - bit) * ENTRY4));
+      const step = 1 << bit;
+      for (let e = 0; e < step; e++) {
+        v128.store(t + <usize>(e | step) * ENTRY4, f32x4.add(v128.load(t + <usize>e * ENTRY4), d0));
+      }
+    }
+  }
+}
+
+/** lutGemv for k ≤ 4 (same contract and scratch). */
+function lutGemvNarrow(signs: usize, m: i32, n: i32, a: usize, b: usize, k: i32, x: usize, y: usize, scratch: usize): void {
+  const groups = (n + 7) >> 3;
+  const tables = scratch, z = tables + <usize>GROUPS4 * TABLE4, acc = z + 8 * ENTRY4;
+  memory.fill(acc, 0, <usize>m * ENTRY4);
+  const rowBits = <i64>n;
+  const aligned = (n & 7) == 0;
+  const rowBytes = <usize>(n >> 3);
+  for (let g0 = 0; g0 < groups; g0 += GROUPS4) {
+    const g1 = min(groups, g0 + GROUPS4);
+    buildTables4(b, k, n, x, g0, g1, tables, z);
+    let i = 0;
+    for (; i + 2 <= m; i += 2) {
+      const pa = acc + <usize>i * ENTRY4, pb = pa + ENTRY4;
+      let a0 = v128.load(pa), b0 = v128.load(pb);
+      if (aligned) {
+        let sa = signs + <usize>i * rowBytes + <usize>g0, sb = sa + rowBytes;
+        let t = tables;
+        for (let g = g0; g < g1; g++) {
+          a0 = f32x4.add(a0, v128.load(t + (<usize>load<u8>(sa) << 4)));
+          b0 = f32x4.add(b0, v128.load(t + (<usize>load<u8>(sb) << 4)));
+          sa++; sb++; t += TABLE4;
+        }
+      } else {
+        const bitA = <i64>i * rowBits, bitB = bitA + rowBits;
+        for (let g = g0; g < g1; g++) {
+          const t = tables + <usize>(g - g0) * TABLE4;
+          a0 = f32x4.add(a0, v128.load(t + <usize>bitsAt(signs, bitA + 8 * <i64>g) * ENTRY4));
+          b0 = f32x4.add(b0, v128.load(t + <usize>bitsAt(signs, bitB + 8 * <i64>g) * ENTRY4));
+        }
+      }
+      v128.store(pa, a0);
+      v128.store(pb, b0);
+    }
+    if (i < m) {
+      const pa = acc + <usize>i * ENTRY4;
+      let a0 = v128.load(pa);
+      const bitA = <i64>i * rowBits;
+      for (let g = g0; g < g1; g++) {
+        a0 = f32x4.add(a0, v128.load(tables + <usize>(g - g0) * TABLE4 + <usize>bitsAt(signs, bitA + 8 * <i64>g) * ENTRY4));
+      }
+      v128.store(pa, a0);
+    }
+  }
+  for (let i = 0; i < m; i++) {
+    const pa = acc + <usize>i * ENTRY4, ai = a + (<usize>i * <usize>k << 2);
+    let s: f32 = 0;
+    for (let r = 0; r < k; r++) s += load<f32>(ai + (<usize>r << 2)) * load<f32>(pa + (<usize>r << 2));
+    store<f32>(y + (<usize>i << 2), load<f32>(y + (<usize>i << 2)) + s);
+  }
+}
+
+/** Scratch bytes lutGemv needs for m rows (the narrow kernel needs less). */
 export function lutScratchBytes(m: i32): usize {
   return <usize>GROUPS * TABLE + 8 * ENTRY + <usize>m * ENTRY;
 }

@@ -225,7 +225,7 @@ function shortName(name: string): string {
   return s.length > 30 ? s.slice(0, 12) + '…' + s.slice(-17) : s;
 }
 
-interface ReportRow { bits: number; bytes: number; overall: number; per: Record<string, number>; counts: Record<string, number>; cosine?: number }
+interface ReportRow { budget: number; bits: number; bytes: number; overall: number; per: Record<string, number>; counts: Record<string, number>; cosine?: number }
 interface RtnRow { scheme: string; bits: number; overall: number; per: Record<string, number>; cosine?: number }
 
 async function report(dir: string, rows: ReportRow[], rtnRowsAll: RtnRow[], extra: Record<string, unknown> = {}) {
@@ -247,8 +247,12 @@ async function report(dir: string, rows: ReportRow[], rtnRowsAll: RtnRow[], extr
 function printTable(rows: ReportRow[], rtnRowsAll: RtnRow[]) {
   const cos = (c?: number) => (c === undefined ? '' : `   ${c.toFixed(4).padStart(11)}`);
   const head = rows.some((r) => r.cosine !== undefined) ? '   task cosine' : '';
-  console.log(`  model bytes     bits/param   weight error${head}   (BitStack at a budget)`);
-  for (const r of rows) console.log(`  ${String(r.bytes).padStart(11)}   ${r.bits.toFixed(3).padStart(10)}   ${r.overall.toFixed(4).padStart(12)}${cos(r.cosine)}`);
+  const names = Object.keys(rows[0]?.counts ?? {});
+  console.log(`BitStack at a budget (bytes = kept tensors + blocks; blocks per matrix in this order: ${names.map(shortName).join(', ')})`);
+  console.log(`       budget    bytes used   bits/param   weight error${head}   blocks`);
+  for (const r of rows) {
+    console.log(`  ${String(r.budget).padStart(11)}   ${String(r.bytes).padStart(11)}   ${r.bits.toFixed(3).padStart(10)}   ${r.overall.toFixed(4).padStart(12)}${cos(r.cosine)}   ${names.map((n) => r.counts[n]).join(',')}`);
+  }
   console.log(`  ${'baseline'.padEnd(26)}  bits/param   weight error${head}`);
   for (const r of rtnRowsAll) console.log(`  ${r.scheme.padEnd(26)}  ${r.bits.toFixed(3).padStart(10)}   ${r.overall.toFixed(4).padStart(12)}${cos(r.cosine)}`);
 }
@@ -371,7 +375,7 @@ program.command('eval')
       }
     }
     const names = Object.keys(st.matrices);
-    const rows: ReportRow[] = steps(st).map((l) => ({ bits: l.bits, bytes: l.bytes, counts: l.counts, ...relativeErrors(originals, names, (n) => st.matrices[n].reconstruct(l.counts[n])) }));
+    const rows: ReportRow[] = steps(st).map((l) => ({ budget: l.budget, bits: l.bits, bytes: l.bytes, counts: l.counts, ...relativeErrors(originals, names, (n) => st.matrices[n].reconstruct(l.counts[n])) }));
     const rtnAll = rtnRows(bw, originals, st);
     printTable(rows, rtnAll);
     await mkdir(o.output, { recursive: true });
@@ -415,7 +419,7 @@ program.command('demo')
     const byName = new Map(tensors.map((t) => [t.name, t]));
     const names = Object.keys(st.matrices);
     console.log(`${names.length} matrices, ${st.parameterCount} parameters, ${st.order.length} blocks; kept tensors ${st.keptBytes} bytes`);
-    const rows: ReportRow[] = steps(st).map((l) => ({ bits: l.bits, bytes: l.bytes, counts: l.counts, ...relativeErrors(byName, names, (n) => st.matrices[n].reconstruct(l.counts[n])) }));
+    const rows: ReportRow[] = steps(st).map((l) => ({ budget: l.budget, bits: l.bits, bytes: l.bytes, counts: l.counts, ...relativeErrors(byName, names, (n) => st.matrices[n].reconstruct(l.counts[n])) }));
     const rtnAll: RtnRow[] = rtnRows(bw, byName, st);
     // The end task: the model's embeddings of the demo's sentences, against the original model's.
     const runner = await loadTaskRunner(modelJson);

@@ -274,14 +274,14 @@ function reconstructJs(bw, sm, b) {
 }
 
 cases.push({
-  name: 'bitstack: int8 factors at every rank up to 32 — stored values, reconstruct, matvec and matmul agree',
+  name: 'bitstack: int8 factors at every rank 1…32 — stored values, reconstruct, matvec and matmul agree',
   run({ bw }) {
     const m = 70, n = 45;
     const noise = randomF32(m * n, 31);
     const w = bw.matmul(randomF32(m * 40, 32), randomF32(40 * n, 33), m, 40, n).map((v, i) => v + 0.2 * noise[i]);
     const x = randomF32(n, 34), X3 = randomF32(n * 3, 35), X9 = randomF32(n * 9, 36);
     const outputs = [];
-    for (const k of [1, 2, 3, 8, 16, 17, 31, 32]) {
+    for (let k = 1; k <= 32; k++) {
       const sm = bw.decompose(w, m, n, { rank: k, blocks: 2 });
       assert(sm.factors === 'int8' && sm.ranks.join() === `${k},${k}`, `rank ${k}: factors ${sm.factors}, ranks ${sm.ranks}`);
       assert(sm.byteLength() === 2 * (Math.ceil(m * n / 8) + k * (m + n) + 4 * k), `rank ${k}: byteLength ${sm.byteLength()}`);
@@ -315,6 +315,7 @@ cases.push({
       }
       // int8 costs little accuracy against f16 factors of the same rank (the quantization error is
       // ~1/(127·√3) of each factor's largest value, far below the block's own error).
+      if (k % 5 !== 1) { sm.free(); continue; }
       const f16 = bw.decompose(w, m, n, { rank: k, blocks: 2, factors: 'f16' });
       assert(sm.relativeErrors[1] <= f16.relativeErrors[1] * 1.03 + 1e-4, `rank ${k}: int8 error ${sm.relativeErrors[1]} vs f16 ${f16.relativeErrors[1]}`);
       f16.free();
