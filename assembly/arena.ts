@@ -41,7 +41,30 @@ export function alloc(bytes: usize): usize {
   const end = alignUp(ptr + bytes);
   if (!reserve(end)) return 0;
   top = end;
+  if (end > peak) peak = end;
   return ptr;
+}
+
+/**
+ * Arena bytes one alloc(bytes) takes. The kernels' size queries add these up in f64, so
+ * that a problem too large for wasm32 gets a size above 4 GiB instead of a wrapped one.
+ */
+@inline export function paddedBytes(bytes: f64): f64 {
+  return Math.ceil(bytes / <f64>ALIGN) * <f64>ALIGN;
+}
+
+let peak: usize = 0;
+
+/** Highest top of the arena since arena_peak_reset(): tests check the size queries against it. */
+export function arena_peak(): usize {
+  ensureInit();
+  return peak > top ? peak : top;
+}
+
+/** Starts a new arena_peak() measurement at the current top. */
+export function arena_peak_reset(): void {
+  ensureInit();
+  peak = top;
 }
 
 /** Current top of the arena; pass it to `release` to free everything allocated since. */
@@ -54,12 +77,6 @@ export function mark(): usize {
 export function release(m: usize): void {
   ensureInit();
   top = m < floor ? floor : m;
-}
-
-/** Frees the whole scratch arena. */
-export function reset(): void {
-  ensureInit();
-  top = floor;
 }
 
 /** First byte the facade's long-lived heap may use (64-byte aligned). */

@@ -1,24 +1,90 @@
-// The exported ABI of the kernels module: numbers in, numbers out.
-// Pointers are byte offsets into the exported memory; lengths are element counts.
-// Every export has exactly one caller in src/ops/.
+// The exported ABI of the kernels module, and its one owner: every export, status
+// code and option value a host may use is declared here (docs/ABI.md describes
+// them for any host; `npm run build` generates src/abi.generated.ts, the facade's
+// typed view of this file, from it).
+//
+// Conventions:
+// - Numbers only. Pointers are byte offsets into the exported memory (u32: read
+//   them as unsigned); lengths are element counts unless the name says bytes.
+// - Every export that can fail returns an i32 status (STATUS_*); other results
+//   are written to out slots the caller passes. Exports returning void cannot fail.
+// - Buffers are the caller's: it allocates inputs, outputs and caller-provided
+//   scratch (alloc/mark/release, or its own heap below set_floor). A kernel's own
+//   scratch comes from the arena above the floor and is freed before it returns;
+//   the *_scratch_bytes query next to each kernel says how much it takes (an f64
+//   byte count: exact, and above 4 GiB rather than wrapped for a problem too large).
 
-export { alloc, mark, release, reset, heap_base, set_floor } from './arena';
-import { gemm, packWholeB, packedBSize } from './gemm/driver';
+import { gemm, gemmScratchBytes, packWholeB, packedBSize } from './gemm/driver';
+import { svd, svdScratchBytes, SVD_OUT_OF_MEMORY } from './svd/svd';
+import { randomizedSvd, randomizedSvdScratchBytes } from './svd/randomized';
+import { blockKrylovSvd, blockKrylovSvdScratchBytes } from './svd/block-krylov';
+import { firstNonFiniteF32, firstNonFiniteF64 } from './check';
+import { dctRows } from './dct/basis';
+import { dctSelect, dctSelectScratchBytes } from './dct/select';
+import { bitstackBlock, bitstackBlockScratchBytes, METHOD_SUBSPACE, METHOD_EXACT, METHOD_KRYLOV } from './bitstack/decompose';
+import { reconstructTiles, stackedMatmul, tilesScratchBytes } from './bitstack/tiles';
+import { lutGemv, lutScratchBytes } from './bitstack/lut-gemv';
+import { f32ToF16, f16ToF32, bf16ToF32, f32ToBf16 } from './bitstack/f16';
+import { packSigns } from './bitstack/signs';
+import { decodeInt8, FACTORS_F16, FACTORS_I8 } from './bitstack/factors';
+import { OK, OUT_OF_MEMORY, BAD_ARGUMENT } from './status';
+
+// ---- Version and constants (immutable wasm globals) -------------------------
+
+/**
+ * Version of this ABI. Bumped on any change a host can observe (an export's
+ * arguments, meaning or status codes); adding an export does not bump it.
+ */
+export const ABI_VERSION: i32 = 2;
+
+/** The call succeeded. */
+export const STATUS_OK: i32 = OK;
+/** The arena could not grow for the kernel's scratch (the host refused memory). Nothing was written to outputs. */
+export const STATUS_OUT_OF_MEMORY: i32 = OUT_OF_MEMORY;
+/** An argument is out of its documented range (the facade checks first; a raw host may see it). */
+export const STATUS_BAD_ARGUMENT: i32 = BAD_ARGUMENT;
+
+/** bitstack_block `method`: randomized subspace iteration. */
+export const BITSTACK_METHOD_SUBSPACE: i32 = METHOD_SUBSPACE;
+/** bitstack_block `method`: full one-sided Jacobi SVD. */
+export const BITSTACK_METHOD_EXACT: i32 = METHOD_EXACT;
+/** bitstack_block `method`: randomized block Krylov iteration. */
+export const BITSTACK_METHOD_KRYLOV: i32 = METHOD_KRYLOV;
+/** bitstack_block `factors`: IEEE half. */
+export const BITSTACK_FACTORS_F16: i32 = FACTORS_F16;
+/** bitstack_block `factors`: int8 with one f16 scale per column of A and per row of B. */
+export const BITSTACK_FACTORS_I8: i32 = FACTORS_I8;
 
 /** 1 when this module was built with relaxed SIMD (results may differ by engine), else 0. */
 export function build_relaxed(): i32 {
   return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
 }
 
+// ---- Memory ------------------------------------------------------------------
+
+export { alloc, mark, release, heap_base, set_floor, arena_peak, arena_peak_reset } from './arena';
+
+/** Index of the first NaN/±Infinity in x[0..n) (f64 when `f64` is 1, else f32), or −1. */
+export function first_nonfinite(x: usize, n: i32, f64: i32): i32 {
+  return f64 ? firstNonFiniteF64(x, n) : firstNonFiniteF32(x, n);
+}
+
+// ---- matmul ------------------------------------------------------------------
+
 /**
- * f32 GEMM, see gemm/driver.ts. `bPacked`: 0, or B packed by gemm_pack_b for the same k, n, transB.
- * Returns 0, or 1 when scratch memory could not be allocated.
+ * f32 GEMM C(m×n) = op(A)(m×k)·op(B)(k×n), row-major (see gemm/driver.ts). `bPacked`: 0, or
+ * op(B) packed by gemm_pack_b for the same k, n, transB. Returns a status.
  */
 export function gemm_f32(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: i32, transB: i32, bPacked: usize): i32 {
   return gemm(a, b, c, m, k, n, transA != 0, transB != 0, bPacked);
 }
 
-/** Bytes of a packed op(B) (k×n) for gemm_pack_b. */
+/** Arena bytes gemm_f32 takes for its packing buffers (0 for m = 1 or n = 1). */
+export function gemm_scratch_bytes(m: i32, k: i32, n: i32, transA: i32, bPacked: i32): f64 {
+  return gemmScratchBytes(m, k, n, transA != 0, bPacked != 0);
+}
+
+/** Bytes of a packed op(B) (k×n) for gemm_pack_b (the caller allocates them). */
 export function gemm_packed_b_bytes(k: i32, n: i32): usize {
   return packedBSize(k, n) << 2;
 }
@@ -28,77 +94,96 @@ export function gemm_pack_b(b: usize, k: i32, n: i32, transB: i32, dst: usize): 
   packWholeB(b, k, n, transB != 0, dst);
 }
 
-import { svd } from './svd/svd';
+// ---- SVD ---------------------------------------------------------------------
+
+/** Writes the sweeps (i32) and whether Jacobi converged (i32 0/1) to out; the status. */
+function svdStatus(sweeps: i32, out: usize): i32 {
+  if (sweeps == SVD_OUT_OF_MEMORY) return STATUS_OUT_OF_MEMORY;
+  store<i32>(out, sweeps < 0 ? -sweeps : sweeps);
+  store<i32>(out, sweeps > 0 ? 1 : 0, 4);
+  return STATUS_OK;
+}
 
 /**
- * Thin SVD of a row-major m×n f64 matrix (see svd/svd.ts): S (min(m,n)), and when wantUV,
- * U (m×p) and Vt (p×n). Returns sweeps (negative: not converged), or i32.MIN_VALUE: out of memory.
+ * Thin SVD of a row-major m×n matrix (f64 when `f64` is 1, else f32; rotations in f64): S (p =
+ * min(m, n), descending) and, when wantUV, U (m×p) and Vt (p×n). out: i32 sweeps, i32 converged.
+ * Returns a status.
  */
-export function svd_f64(a: usize, m: i32, n: i32, wantUV: i32, s: usize, u: usize, vt: usize, maxSweeps: i32): i32 {
-  return svd<f64>(a, m, n, wantUV != 0, s, u, vt, maxSweeps);
+export function svd_full(f64: i32, a: usize, m: i32, n: i32, wantUV: i32, s: usize, u: usize, vt: usize, maxSweeps: i32, out: usize): i32 {
+  return svdStatus(f64
+    ? svd<f64>(a, m, n, wantUV != 0, s, u, vt, maxSweeps)
+    : svd<f32>(a, m, n, wantUV != 0, s, u, vt, maxSweeps), out);
 }
 
-/** As svd_f64, for f32 data (rotation parameters still computed in f64). */
-export function svd_f32(a: usize, m: i32, n: i32, wantUV: i32, s: usize, u: usize, vt: usize, maxSweeps: i32): i32 {
-  return svd<f32>(a, m, n, wantUV != 0, s, u, vt, maxSweeps);
+/** Arena bytes svd_full takes. */
+export function svd_full_scratch_bytes(f64: i32, m: i32, n: i32, wantUV: i32): f64 {
+  return f64 ? svdScratchBytes<f64>(m, n, wantUV != 0) : svdScratchBytes<f32>(m, n, wantUV != 0);
 }
-
-import { randomizedSvd } from './svd/randomized';
-import { blockKrylovSvd } from './svd/block-krylov';
 
 /**
- * Rank-k randomized SVD: S (k), and when wantUV, U (m×k) and Vt (k×n). `f64`: 1 for f64 data,
- * 0 for f32. `krylov`: 0 = subspace iteration with `iters` power iterations (svd/randomized.ts),
- * 1 = block Krylov with `iters` steps (svd/block-krylov.ts). Returns as svd_f64.
+ * Rank-k randomized SVD: S (k), and when wantUV, U (m×k) and Vt (k×n). `krylov`: 0 = subspace
+ * iteration with `iters` power iterations on ℓ = k + oversample (rounded up to 8) columns, 1 =
+ * block Krylov with `iters` steps on blocks of that width. out as svd_full. Returns a status.
  */
 export function svd_rank(
   f64: i32, a: usize, m: i32, n: i32, k: i32, oversample: i32, iters: i32, seed: u32,
-  wantUV: i32, s: usize, u: usize, vt: usize, maxSweeps: i32, krylov: i32,
+  wantUV: i32, s: usize, u: usize, vt: usize, maxSweeps: i32, krylov: i32, out: usize,
 ): i32 {
+  let sweeps: i32;
   if (krylov) {
-    return f64
+    sweeps = f64
       ? blockKrylovSvd<f64>(a, m, n, k, oversample, iters, <u64>seed, wantUV != 0, s, u, vt, maxSweeps)
       : blockKrylovSvd<f32>(a, m, n, k, oversample, iters, <u64>seed, wantUV != 0, s, u, vt, maxSweeps);
+  } else {
+    sweeps = f64
+      ? randomizedSvd<f64>(a, m, n, k, oversample, iters, <u64>seed, wantUV != 0, s, u, vt, maxSweeps)
+      : randomizedSvd<f32>(a, m, n, k, oversample, iters, <u64>seed, wantUV != 0, s, u, vt, maxSweeps);
   }
-  return f64
-    ? randomizedSvd<f64>(a, m, n, k, oversample, iters, <u64>seed, wantUV != 0, s, u, vt, maxSweeps)
-    : randomizedSvd<f32>(a, m, n, k, oversample, iters, <u64>seed, wantUV != 0, s, u, vt, maxSweeps);
+  return svdStatus(sweeps, out);
 }
 
-import { firstNonFiniteF32, firstNonFiniteF64 } from './check';
-
-/** Index of the first NaN/±Infinity in x[0..n) (f64 when `f64` is 1, else f32), or −1. */
-export function first_nonfinite(x: usize, n: i32, f64: i32): i32 {
-  return f64 ? firstNonFiniteF64(x, n) : firstNonFiniteF32(x, n);
+/** Arena bytes svd_rank takes. */
+export function svd_rank_scratch_bytes(f64: i32, m: i32, n: i32, k: i32, oversample: i32, iters: i32, wantUV: i32, krylov: i32): f64 {
+  if (krylov) {
+    return f64
+      ? blockKrylovSvdScratchBytes<f64>(m, n, k, oversample, iters, wantUV != 0)
+      : blockKrylovSvdScratchBytes<f32>(m, n, k, oversample, iters, wantUV != 0);
+  }
+  return f64 ? randomizedSvdScratchBytes<f64>(m, n, k, oversample, wantUV != 0) : randomizedSvdScratchBytes<f32>(m, n, k, oversample, wantUV != 0);
 }
 
-import { dctRows } from './dct/basis';
-import { dctSelect } from './dct/select';
+// ---- DCT-basis projection ------------------------------------------------------
 
-/** Rows `rows[0..count)` of the orthonormal n×n DCT-II basis (all n rows when rows = 0) into dst (f32). */
+/** Rows `rows[0..count)` (i32 indices) of the orthonormal n×n DCT-II basis (all n rows when rows = 0) into dst (f32). */
 export function dct_basis(n: i32, rows: usize, count: i32, dst: usize): void {
   dctRows(n, rows, count, dst);
 }
 
-/** DCT-basis selection for the m×n f32 gradient g (see dct/select.ts). Returns 0, or 1: out of memory. */
+/**
+ * DCT-basis selection for the m×n f32 gradient g (see dct/select.ts): idx (i32 r), scores (f64,
+ * every candidate), projected (m×r, or r×n when left). `basis`: the n×n (m×m when left) basis
+ * for the GEMM path (fft 0); unused by the FFT path. Returns a status.
+ */
 export function dct_select(
   g: usize, m: i32, n: i32, r: i32, left: i32, l2: i32, fft: i32, basis: usize, idx: usize, scores: usize, projected: usize,
 ): i32 {
   return dctSelect(g, m, n, r, left != 0, l2 != 0, fft != 0, basis, idx, scores, projected);
 }
 
-import { bitstackBlock } from './bitstack/decompose';
-import { reconstructTiles, stackedMatmul } from './bitstack/tiles';
-import { lutGemv, lutScratchBytes } from './bitstack/lut-gemv';
-import { f32ToF16, f16ToF32, bf16ToF32, f32ToBf16 } from './bitstack/f16';
-import { packSigns } from './bitstack/signs';
-import { decodeInt8 } from './bitstack/factors';
+/** Arena bytes dct_select takes. */
+export function dct_select_scratch_bytes(m: i32, n: i32, left: i32, fft: i32): f64 {
+  return dctSelectScratchBytes(m, n, left != 0, fft != 0);
+}
+
+// ---- BitStack ----------------------------------------------------------------
 
 /**
- * One BitStack block on the residual r (see bitstack/decompose.ts): SVD at rank kmax, the
- * rank of `rankMask` with the largest error reduction per byte, factors stored as f16
- * (factors 0) or int8 + f16 scales (1). The chosen k is written to out + 16.
- * Returns 0, 1: out of memory, 2: no candidate rank ≤ kmax.
+ * One BitStack block on the residual r (m×n f32, updated in place; see bitstack/decompose.ts):
+ * SVD of |R| at rank kmax by `method` (BITSTACK_METHOD_*), the rank of `rankMask` (bit r−1 for
+ * rank r) with the largest error reduction per byte, factors stored by `factors`
+ * (BITSTACK_FACTORS_*). Writes signs (⌈m·n/8⌉ bytes), aOut (m×k), bOut (k×n), aScale/bScale
+ * (k f16 each, int8 only); a32 (m×kmax f32) and b32 (kmax×n f32) are scratch. out: f64 ‖R‖_F²
+ * after the update, f64 sweeps of the small SVD, i32 k. Returns a status.
  */
 export function bitstack_block(
   r: usize, m: i32, n: i32, kmax: i32, rankMask: u32, factors: i32, method: i32, iters: i32, oversample: i32, seed: u32,
@@ -108,30 +193,50 @@ export function bitstack_block(
     signs, aOut, bOut, aScale, bScale, a32, b32, out);
 }
 
+/** Arena bytes bitstack_block takes. */
+export function bitstack_block_scratch_bytes(m: i32, n: i32, kmax: i32, method: i32, iters: i32, oversample: i32): f64 {
+  return bitstackBlockScratchBytes(m, n, kmax, method, iters, oversample);
+}
+
 /** Decodes int8 factors (A m×k with k column scales, B k×n with k row scales; scales f16) to f32. */
 export function bitstack_decode_i8(aq: usize, aScale: usize, bq: usize, bScale: usize, m: i32, n: i32, k: i32, a32: usize, b32: usize): void {
   decodeInt8(aq, aScale, bq, bScale, m, n, k, a32, b32);
 }
 
-/** w = W_b from `count` blocks (4 u32 each at `blocks`: signs, A f32, B f32, k). Returns 0, or 1: out of memory. */
+/** w = W_b from `count` blocks (4 u32 each at `blocks`: signs, A f32, B f32, k ≤ 32). Returns a status. */
 export function bitstack_reconstruct(blocks: usize, count: i32, m: i32, n: i32, w: usize): i32 {
   return reconstructTiles(blocks, count, m, n, w);
 }
 
-/** y (m×batch) = W_b·x (x n×batch), W_b rebuilt a tile of rows at a time. Returns 0, or 1: out of memory. */
+/** y (m×batch) = W_b·x (x n×batch, blocks as bitstack_reconstruct), W_b rebuilt a tile of rows at a time. Returns a status. */
 export function bitstack_matmul(blocks: usize, count: i32, m: i32, n: i32, x: usize, batch: i32, y: usize): i32 {
   return stackedMatmul(blocks, count, m, n, x, batch, y);
 }
 
-/** y += one block's S ⊙ (A·B) applied to x, from packed signs and f32 factors (k ≤ 32). */
+/** Arena bytes bitstack_reconstruct (batch 0) or bitstack_matmul (batch ≥ 1) take for rows of n. */
+export function bitstack_tiles_scratch_bytes(n: i32, batch: i32): f64 {
+  return tilesScratchBytes(n, batch);
+}
+
+/**
+ * y += one block's S ⊙ (A·B) applied to x (y m, x n f32), from packed signs and f32 factors
+ * (k ≤ 32). `scratch`: bitstack_lut_scratch(m) bytes, the caller's.
+ */
 export function bitstack_lut_gemv(signs: usize, m: i32, n: i32, a: usize, b: usize, k: i32, x: usize, y: usize, scratch: usize): void {
   lutGemv(signs, m, n, a, b, k, x, y, scratch);
 }
 
-/** Scratch bytes bitstack_lut_gemv needs for m rows. */
+/** Scratch bytes bitstack_lut_gemv needs for m rows (the caller allocates them). */
 export function bitstack_lut_scratch(m: i32): usize {
   return lutScratchBytes(m);
 }
+
+/** Packs the signs of n f32 values (row-major, MSB first, set bit = +1, sign(0) = +1) into ⌈n/8⌉ bytes. */
+export function pack_signs(x: usize, n: i32, dst: usize): void {
+  packSigns(x, n, dst);
+}
+
+// ---- Number formats --------------------------------------------------------------
 
 /** f32 → f16 bits (round to nearest even), n values. */
 export function f32_to_f16(src: usize, n: i32, dst: usize): void {
@@ -141,11 +246,6 @@ export function f32_to_f16(src: usize, n: i32, dst: usize): void {
 /** f16 bits → f32, n values. */
 export function f16_to_f32(src: usize, n: i32, dst: usize): void {
   f16ToF32(src, n, dst);
-}
-
-/** Packs the signs of n f32 values (MSB first, set bit = +1). */
-export function pack_signs(x: usize, n: i32, dst: usize): void {
-  packSigns(x, n, dst);
 }
 
 /** bfloat16 bits → f32, n values. */

@@ -9,67 +9,51 @@
 
 import { BitstackError } from './errors.js';
 import { Heap } from './heap.js';
+import { ABI_VERSION, REQUIRED_EXPORTS, UNSIGNED_RESULTS, type KernelExports } from './abi/exports.generated.js';
 
-/** The raw exports of a kernels module (assembly/index.ts). */
-export interface KernelExports {
-  memory: WebAssembly.Memory;
-  alloc(bytes: number): number;
-  mark(): number;
-  release(mark: number): void;
-  reset(): void;
-  heap_base(): number;
-  set_floor(floor: number): number;
-  build_relaxed(): number;
-  first_nonfinite(x: number, n: number, f64: number): number;
-  gemm_f32(a: number, b: number, c: number, m: number, k: number, n: number, transA: number, transB: number, bPacked: number): number;
-  gemm_packed_b_bytes(k: number, n: number): number;
-  gemm_pack_b(b: number, k: number, n: number, transB: number, dst: number): void;
-  svd_f64(a: number, m: number, n: number, wantUV: number, s: number, u: number, vt: number, maxSweeps: number): number;
-  svd_f32(a: number, m: number, n: number, wantUV: number, s: number, u: number, vt: number, maxSweeps: number): number;
-  dct_basis(n: number, rows: number, count: number, dst: number): void;
-  dct_select(g: number, m: number, n: number, r: number, left: number, l2: number, fft: number, basis: number,
-    idx: number, scores: number, projected: number): number;
-  bitstack_block(r: number, m: number, n: number, kmax: number, rankMask: number, factors: number, method: number, iters: number,
-    oversample: number, seed: number, subtractRounded: number, signs: number, aOut: number, bOut: number, aScale: number,
-    bScale: number, a32: number, b32: number, out: number): number;
-  bitstack_decode_i8(aq: number, aScale: number, bq: number, bScale: number, m: number, n: number, k: number, a32: number, b32: number): void;
-  bitstack_reconstruct(blocks: number, count: number, m: number, n: number, w: number): number;
-  bitstack_matmul(blocks: number, count: number, m: number, n: number, x: number, batch: number, y: number): number;
-  bitstack_lut_gemv(signs: number, m: number, n: number, a: number, b: number, k: number, x: number, y: number, scratch: number): void;
-  bitstack_lut_scratch(m: number): number;
-  f32_to_f16(src: number, n: number, dst: number): void;
-  f16_to_f32(src: number, n: number, dst: number): void;
-  bf16_to_f32(src: number, n: number, dst: number): void;
-  f32_to_bf16(src: number, n: number, dst: number): void;
-  pack_signs(x: number, n: number, dst: number): void;
-  svd_rank(f64: number, a: number, m: number, n: number, k: number, oversample: number, iters: number, seed: number,
-    wantUV: number, s: number, u: number, vt: number, maxSweeps: number, krylov: number): number;
-}
+export type { KernelExports } from './abi/exports.generated.js';
 
-const REQUIRED = ['memory', 'alloc', 'mark', 'release', 'reset', 'heap_base', 'set_floor', 'build_relaxed', 'first_nonfinite', 'gemm_f32', 'gemm_packed_b_bytes', 'gemm_pack_b',
-  'svd_f64', 'svd_f32', 'svd_rank', 'dct_basis', 'dct_select',
-  'bitstack_block', 'bitstack_decode_i8', 'bitstack_reconstruct', 'bitstack_matmul', 'bitstack_lut_gemv', 'bitstack_lut_scratch', 'f32_to_f16', 'f16_to_f32', 'bf16_to_f32', 'f32_to_bf16', 'pack_signs'] as const;
-
-/** Largest byte count one call may place in the arena (wasm32: 4 GiB, minus room for the data segment). */
+/**
+ * The one ceiling of the arena: bytes one call may place there — its inputs, outputs and the
+ * kernel's own scratch (the *_scratch_bytes queries) — wasm32's 4 GiB less room for the module's data.
+ */
 export const MAX_ARENA_BYTES = 2 ** 32 - 2 ** 20;
-
-/** Status codes returned by kernels (assembly/gemm/driver.ts). */
-const STATUS_OUT_OF_MEMORY = 1;
-const STATUS_BAD_ARGUMENT = 2;
 
 export class Runtime {
   readonly exports: KernelExports;
   readonly #heap: Heap;
   #depth = 0;
 
+  /** Status codes and option values, read from the module (assembly/index.ts owns them). */
+  readonly abi: { OK: number; OUT_OF_MEMORY: number; BAD_ARGUMENT: number; METHOD_SUBSPACE: number; METHOD_EXACT: number; METHOD_KRYLOV: number; FACTORS_F16: number; FACTORS_I8: number };
+
   constructor(instance: WebAssembly.Instance) {
     const ex = instance.exports as Record<string, unknown>;
-    for (const name of REQUIRED) {
+    if (!(ex.ABI_VERSION instanceof WebAssembly.Global)) {
+      throw new BitstackError('WASM', 'not a bitstack-wasm kernels module: it exports no ABI_VERSION');
+    }
+    const version = ex.ABI_VERSION.value as number;
+    if (version !== ABI_VERSION) {
+      throw new BitstackError('WASM', `the kernels module speaks ABI version ${version}, this facade version ${ABI_VERSION}: use the .wasm of the same package version`);
+    }
+    for (const name of REQUIRED_EXPORTS) {
       if (!(name in ex)) {
         throw new BitstackError('WASM', `not a bitstack-wasm kernels module: export "${name}" is missing`);
       }
     }
-    this.exports = ex as unknown as KernelExports;
+    // Addresses and byte counts come back as signed i32: read them as unsigned (memory may pass 2 GiB).
+    const view = Object.assign(Object.create(null), ex) as Record<string, unknown>;
+    for (const name of UNSIGNED_RESULTS) {
+      const fn = ex[name] as (...args: number[]) => number;
+      view[name] = (...args: number[]) => fn(...args) >>> 0;
+    }
+    this.exports = view as unknown as KernelExports;
+    const g = (name: keyof KernelExports) => ((ex[name] as WebAssembly.Global).value as number);
+    this.abi = Object.freeze({
+      OK: g('STATUS_OK'), OUT_OF_MEMORY: g('STATUS_OUT_OF_MEMORY'), BAD_ARGUMENT: g('STATUS_BAD_ARGUMENT'),
+      METHOD_SUBSPACE: g('BITSTACK_METHOD_SUBSPACE'), METHOD_EXACT: g('BITSTACK_METHOD_EXACT'), METHOD_KRYLOV: g('BITSTACK_METHOD_KRYLOV'),
+      FACTORS_F16: g('BITSTACK_FACTORS_F16'), FACTORS_I8: g('BITSTACK_FACTORS_I8'),
+    });
     this.#heap = new Heap(this.exports);
   }
 
@@ -103,6 +87,16 @@ export class Runtime {
   /** Bytes held by resident matrices (and holes between them). */
   get residentBytes(): number {
     return this.#heap.bytes;
+  }
+
+  /**
+   * The one size check: throws TOO_LARGE when a call that places `bytes` in the arena (inputs,
+   * outputs, the kernel's scratch query) cannot fit wasm32's address space.
+   */
+  fits(what: string, bytes: number): void {
+    if (!(bytes <= MAX_ARENA_BYTES)) {
+      throw new BitstackError('TOO_LARGE', `${what} needs ${bytes} bytes of wasm memory, more than a wasm32 module can address`);
+    }
   }
 
   /** Allocates `bytes` (64-byte aligned) in the arena. */
@@ -152,11 +146,11 @@ export class Runtime {
 
   /** Throws the typed error for a kernel's non-zero status. */
   check(status: number, what: string): void {
-    if (status === 0) return;
-    if (status === STATUS_OUT_OF_MEMORY) {
+    if (status === this.abi.OK) return;
+    if (status === this.abi.OUT_OF_MEMORY) {
       throw new BitstackError('OUT_OF_MEMORY', `${what}: could not grow wasm memory for scratch buffers`);
     }
-    if (status === STATUS_BAD_ARGUMENT) throw new BitstackError('ARG', `${what}: the kernel rejected its arguments`);
+    if (status === this.abi.BAD_ARGUMENT) throw new BitstackError('ARG', `${what}: the kernel rejected its arguments`);
     throw new BitstackError('WASM', `${what}: kernel returned unknown status ${status}`);
   }
 }

@@ -5,11 +5,11 @@
 // residual subtracts the stored (rounded) factors, so later blocks correct the
 // rounding, else the f32 ones (the reference's choice).
 
-import { alloc, mark, release } from '../arena';
-import { gemm } from '../gemm/driver';
-import { randomizedSvd } from '../svd/randomized';
-import { blockKrylovSvd } from '../svd/block-krylov';
-import { svd, SVD_OUT_OF_MEMORY } from '../svd/svd';
+import { alloc, mark, release, paddedBytes } from '../arena';
+import { gemm, gemmScratchBytes } from '../gemm/driver';
+import { randomizedSvd, randomizedSvdScratchBytes } from '../svd/randomized';
+import { blockKrylovSvd, blockKrylovSvdScratchBytes } from '../svd/block-krylov';
+import { svd, svdScratchBytes, SVD_OUT_OF_MEMORY } from '../svd/svd';
 import { packSignsAndAbs } from './signs';
 import { chooseRank, storeFactors } from './factors';
 import { OK, OUT_OF_MEMORY, BAD_ARGUMENT } from '../status';
@@ -83,4 +83,16 @@ export function bitstackBlock(
   store<i32>(out + 16, k);
   release(saved);
   return OK;
+}
+
+/** Arena bytes bitstackBlock() allocates. */
+export function bitstackBlockScratchBytes(m: i32, n: i32, kmax: i32, method: i32, iters: i32, oversample: i32): f64 {
+  const width = <f64>(method == METHOD_EXACT ? min(m, n) : kmax);
+  const own = paddedBytes(<f64>m * <f64>n * 4) + paddedBytes(width * 4) + paddedBytes(<f64>m * width * 4) + paddedBytes(width * <f64>n * 4);
+  const range = method == METHOD_EXACT
+    ? svdScratchBytes<f32>(m, n, true)
+    : method == METHOD_KRYLOV
+      ? blockKrylovSvdScratchBytes<f32>(m, n, kmax, oversample, iters, true)
+      : randomizedSvdScratchBytes<f32>(m, n, kmax, oversample, true);
+  return own + max(range, gemmScratchBytes(m, kmax, n, false, false));
 }

@@ -3,8 +3,8 @@
 // GEMM micro-kernel multiplies it with the batch, so W_b is never held whole.
 // Blocks are passed as a list of 4 u32 each: signs, A (f32 m×k), B (f32 k×n), k.
 
-import { alloc, mark, release } from '../arena';
-import { gemm } from '../gemm/driver';
+import { alloc, mark, release, paddedBytes } from '../arena';
+import { gemm, gemmScratchBytes } from '../gemm/driver';
 import { signAt } from './signs';
 import { OK, OUT_OF_MEMORY } from '../status';
 
@@ -88,4 +88,12 @@ export function stackedMatmul(blocks: usize, count: i32, m: i32, n: i32, x: usiz
   }
   release(saved);
   return OK;
+}
+
+/** Arena bytes reconstructTiles() (batch 0) or stackedMatmul() (batch ≥ 1) allocate; blocks of rank ≤ 32. */
+export function tilesScratchBytes(n: i32, batch: i32): f64 {
+  const tile = paddedBytes(<f64>MT * <f64>n * 4);
+  const rebuild = gemmScratchBytes(MT, 32, n, false, false);
+  if (batch == 0) return tile + paddedBytes(256 * 32) + rebuild;
+  return 2 * tile + paddedBytes(256 * 32) + max(rebuild, gemmScratchBytes(MT, n, batch, false, false));
 }

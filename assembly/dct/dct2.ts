@@ -4,8 +4,8 @@
 // Two real rows share one complex DFT (one as the real part, one as the
 // imaginary part), separated afterwards through conjugate symmetry.
 
-import { alloc, mark, release } from '../arena';
-import { makePlan, dft } from './fft';
+import { alloc, mark, release, paddedBytes } from '../arena';
+import { makePlan, planBytes, dft } from './fft';
 
 /** Writes the DCT-II (orthonormal) of each row of x (rows×n) to y (rows×n). Returns false when out of memory. */
 export function dctRowsFft(x: usize, rows: i32, n: i32, y: usize): bool {
@@ -57,4 +57,9 @@ export function dctRowsFft(x: usize, rows: i32, n: i32, y: usize): bool {
   }
   release(saved);
   return true;
+}
+
+/** Arena bytes dctRowsFft() allocates for rows of length n. */
+export function dctRowsFftScratchBytes(n: i32): f64 {
+  return planBytes(n) + 4 * paddedBytes(<f64>n * 4);
 }

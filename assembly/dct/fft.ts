@@ -8,7 +8,7 @@
 // from AssemblyScript's libm in f64 and are stored as f32: the same bits in
 // every runtime.
 
-import { alloc } from '../arena';
+import { alloc, paddedBytes } from '../arena';
 
 /** A plan for complex DFTs of length n: its own scratch, built once per call. */
 @unmanaged export class Plan {
@@ -179,4 +179,15 @@ export function dft(p: Plan, re: usize, im: usize): void {
     store<f32>(re + o, cr * wr - ci * wi);
     store<f32>(im + o, cr * wi + ci * wr);
   }
+}
+
+/** Arena bytes makePlan() allocates for length n. */
+export function planBytes(n: i32): f64 {
+  let size = n;
+  if (!isPow2(n)) {
+    size = 1;
+    while (size < 2 * n - 1) size <<= 1;
+  }
+  const s4 = <f64>size * 4;
+  return paddedBytes(<f64>offsetof<Plan>()) + 3 * paddedBytes(s4) + (size != n ? 2 * paddedBytes(<f64>n * 4) + 4 * paddedBytes(s4) : 0);
 }

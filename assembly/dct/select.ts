@@ -4,11 +4,11 @@
 // are kept, ordered by score descending, ties by index ascending, and the
 // projected gradient is read straight out of S.
 
-import { alloc, mark, release } from '../arena';
-import { gemm } from '../gemm/driver';
+import { alloc, mark, release, paddedBytes } from '../arena';
+import { gemm, gemmScratchBytes } from '../gemm/driver';
 import { transpose } from '../transpose';
 import { sortIndexDesc } from '../sort';
-import { dctRowsFft } from './dct2';
+import { dctRowsFft, dctRowsFftScratchBytes } from './dct2';
 import { OK, OUT_OF_MEMORY } from '../status';
 
 
@@ -109,4 +109,13 @@ export function dctSelect(
   }
   release(saved);
   return OK;
+}
+
+/** Arena bytes dctSelect() allocates. */
+export function dctSelectScratchBytes(m: i32, n: i32, left: bool, fft: bool): f64 {
+  const count = <f64>(left ? m : n);
+  const mn = <f64>m * <f64>n * 4;
+  const own = paddedBytes(mn) + 2 * paddedBytes(count * 4);
+  if (fft) return own + (left ? paddedBytes(mn) + dctRowsFftScratchBytes(m) : dctRowsFftScratchBytes(n));
+  return own + (left ? gemmScratchBytes(m, m, n, false, false) : gemmScratchBytes(m, n, n, false, false));
 }

@@ -16,7 +16,7 @@
 // tile that is then copied into C, so there is no scalar path over whole rows.
 // The jc loop is independent per NC block: the place to split across workers.
 
-import { alloc, mark, release } from '../arena';
+import { alloc, mark, release, paddedBytes } from '../arena';
 import { MR, NR, KC, MC, NC, SHALLOW_K } from './params';
 import { packTransposedA, packB } from './pack';
 import { gemm_4x8_wasmsimd_splat as kernel } from './kernel-4x8-wasmsimd-splat';
@@ -171,4 +171,13 @@ function copyTile(tile: usize, c: usize, ldc: usize, mr: i32, nr: i32, accumulat
       store<f32>(dst + off, accumulate ? load<f32>(dst + off) + v : v);
     }
   }
+}
+
+/** Arena bytes gemm() allocates for these arguments (packing buffers and the edge tile; none for GEMV). */
+export function gemmScratchBytes(m: i32, k: i32, n: i32, transA: bool, bPacked: bool): f64 {
+  if (n == 1 || m == 1) return 0;
+  const kcMax = min(KC, k);
+  return (transA ? paddedBytes(<f64>(min(MC, m) * kcMax) * 4) : 0)
+    + (bPacked ? 0 : paddedBytes(<f64>(roundUp(min(NC, n), NR) * kcMax) * 4))
+    + paddedBytes(<f64>(MR * NR) * 4);
 }

@@ -4,7 +4,7 @@
 // transposed B is first copied to row-major scratch so the inner loop is
 // contiguous. The summation order is fixed: deterministic.
 
-import { alloc, mark, release } from '../arena';
+import { alloc, mark, release, paddedBytes } from '../arena';
 
 export function gemmF64(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: bool, transB: bool): i32 {
   const saved = mark();
@@ -39,4 +39,9 @@ export function gemmF64(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, tr
   }
   release(saved);
   return 0;
+}
+
+/** Arena bytes gemmF64() allocates (a row-major copy of a transposed B). */
+export function gemmF64ScratchBytes(k: i32, n: i32, transB: bool): f64 {
+  return transB ? paddedBytes(<f64>k * <f64>n * 8) : 0;
 }

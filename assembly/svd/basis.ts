@@ -2,11 +2,11 @@
 // `len` is stored transposed (cols×len, one vector a row): the layout qr() works
 // on, and the one whose Gram products are GEMMs.
 
-import { alloc, mark, release } from '../arena';
-import { gemm } from '../gemm/driver';
-import { gemmF64 } from '../gemm/gemm-f64';
+import { alloc, mark, release, paddedBytes } from '../arena';
+import { gemm, gemmScratchBytes } from '../gemm/driver';
+import { gemmF64, gemmF64ScratchBytes } from '../gemm/gemm-f64';
 import { qr, applyQ } from './householder';
-import { svd, fixSigns, unitRoundoff, SVD_OUT_OF_MEMORY } from './svd';
+import { svd, svdScratchBytes, fixSigns, unitRoundoff, SVD_OUT_OF_MEMORY } from './svd';
 import { set } from './vec';
 
 /** C = op(A)·op(B) in T; false when out of memory. */
@@ -83,4 +83,21 @@ export function svdFromRange<T>(
   }
   release(saved);
   return sweeps;
+}
+
+/** Arena bytes mm<T>() allocates. */
+export function mmScratchBytes<T>(m: i32, k: i32, n: i32, transA: bool, transB: bool): f64 {
+  return sizeof<T>() == 8 ? gemmF64ScratchBytes(k, n, transB) : gemmScratchBytes(m, k, n, transA, false);
+}
+
+/** Arena bytes projectOut<T>() allocates (its two products). */
+export function projectOutScratchBytes<T>(basis: i32, len: i32, cols: i32): f64 {
+  return max(mmScratchBytes<T>(basis, len, cols, false, true), mmScratchBytes<T>(cols, basis, len, true, false));
+}
+
+/** Arena bytes svdFromRange<T>() allocates: B's SVD (l×n) and U = Q·Û_k. */
+export function svdFromRangeScratchBytes<T>(m: i32, n: i32, l: i32, k: i32, wantUV: bool, qTransposed: bool): f64 {
+  const sz = sizeof<T>();
+  const own = paddedBytes(<f64>l * sz) + (wantUV ? paddedBytes(<f64>l * <f64>l * sz) + paddedBytes(<f64>l * <f64>n * sz) + paddedBytes(<f64>l * <f64>k * sz) : 0);
+  return own + max(svdScratchBytes<T>(l, n, wantUV), wantUV ? mmScratchBytes<T>(m, l, k, qTransposed, false) : 0);
 }

@@ -10,9 +10,9 @@
 // a GEMM of A (or a copy of Aᵀ, read in place) with a skinny b-wide matrix; the
 // reorthogonalisation is two more skinny GEMMs per pass (basis.ts).
 
-import { alloc, mark, release } from '../arena';
+import { alloc, mark, release, paddedBytes } from '../arena';
 import { NR } from '../gemm/params';
-import { mm, orthonormalize, projectOut, svdFromRange } from './basis';
+import { mm, mmScratchBytes, orthonormalize, projectOut, projectOutScratchBytes, svdFromRange, svdFromRangeScratchBytes } from './basis';
 import { SVD_OUT_OF_MEMORY } from './svd';
 import { gaussian, seedRng } from './rng';
 import { dot } from './vec';
@@ -88,4 +88,17 @@ export function blockKrylovSvd<T>(
   const sweeps = svdFromRange<T>(qt, true, bm, m, n, l, k, wantUV, sOut, uOut, vtOut, maxSweeps);
   release(saved);
   return sweeps;
+}
+
+/** Arena bytes blockKrylovSvd<T>() allocates. */
+export function blockKrylovSvdScratchBytes<T>(m: i32, n: i32, k: i32, oversample: i32, depth: i32, wantUV: bool): f64 {
+  const sz = sizeof<T>();
+  const p = min(m, n);
+  const b = min((k + oversample + NR - 1) / NR * NR, p);
+  const l = (max(0, min(depth, p / b - 1)) + 1) * b;
+  const um = <f64>m, un = <f64>n, ub = <f64>b, ul = <f64>l;
+  const own = paddedBytes(un * um * sz) + paddedBytes(un * ub * sz) + paddedBytes(um * ub * sz) + paddedBytes(ul * um * sz) + paddedBytes(un * ub * sz)
+    + paddedBytes(ul * un * sz) + paddedBytes(ub * <f64>max(m, n) * sz) + paddedBytes(ul * ub * sz) + paddedBytes(ub * 8) + paddedBytes(ub * 4);
+  const products = max(max(mmScratchBytes<T>(m, n, b, false, false), mmScratchBytes<T>(n, m, b, false, true)), projectOutScratchBytes<T>(l, m, b));
+  return own + max(products, svdFromRangeScratchBytes<T>(m, n, l, k, wantUV, true));
 }

@@ -8,9 +8,9 @@
 // skinny one (n×ℓ or m×ℓ): the GEMM driver for f32, gemm-f64.ts for f64. A basis
 // is orthonormalised transposed (rows = columns), the layout qr() works on.
 
-import { alloc, mark, release } from '../arena';
+import { alloc, mark, release, paddedBytes } from '../arena';
 import { NR } from '../gemm/params';
-import { mm, orthonormalize, svdFromRange } from './basis';
+import { mm, mmScratchBytes, orthonormalize, svdFromRange, svdFromRangeScratchBytes } from './basis';
 import { SVD_OUT_OF_MEMORY } from './svd';
 import { gaussian, seedRng } from './rng';
 import { transpose } from '../transpose';
@@ -68,4 +68,15 @@ export function randomizedSvd<T>(
   const sweeps = svdFromRange<T>(y, false, zt, m, n, l, k, wantUV, sOut, uOut, vtOut, maxSweeps);
   release(saved);
   return sweeps;
+}
+
+/** Arena bytes randomizedSvd<T>() allocates. */
+export function randomizedSvdScratchBytes<T>(m: i32, n: i32, k: i32, oversample: i32, wantUV: bool): f64 {
+  const sz = sizeof<T>();
+  const l = min((k + oversample + NR - 1) / NR * NR, min(m, n));
+  const um = <f64>m, un = <f64>n, ul = <f64>l;
+  const own = paddedBytes(un * um * sz) + paddedBytes(un * ul * sz) + paddedBytes(um * ul * sz) + paddedBytes(ul * um * sz) + paddedBytes(un * ul * sz)
+    + paddedBytes(ul * un * sz) + paddedBytes(ul * <f64>max(m, n) * sz) + paddedBytes(ul * 8) + paddedBytes(ul * 4);
+  const products = max(mmScratchBytes<T>(m, n, l, false, false), mmScratchBytes<T>(n, m, l, false, false));
+  return own + max(products, svdFromRangeScratchBytes<T>(m, n, l, k, wantUV, false));
 }

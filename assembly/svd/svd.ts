@@ -13,7 +13,7 @@
 //     and make the largest entry of each column of U positive.
 // All work is in the scratch arena; column vectors are contiguous throughout.
 
-import { alloc, mark, release } from '../arena';
+import { alloc, mark, release, paddedBytes } from '../arena';
 import { dot, axpy, scale, get, set } from './vec';
 import { qr, applyQ } from './householder';
 import { jacobi } from './jacobi';
@@ -203,4 +203,12 @@ export function fixSigns<T>(u: usize, vt: usize, m: i32, n: i32, p: i32): void {
       store<T>(q, -load<T>(q));
     }
   }
+}
+
+/** Arena bytes svd<T>() allocates for an m×n matrix. */
+export function svdScratchBytes<T>(m: i32, n: i32, wantUV: bool): f64 {
+  const sz = sizeof<T>();
+  const M = <f64>max(m, n), N = <f64>min(m, n);
+  return paddedBytes(N * M * sz) + paddedBytes(N * N * sz) + (wantUV ? paddedBytes(N * N * sz) : 0) + paddedBytes(max(M, N) * sz)
+    + paddedBytes((6 * N + M + 1) * 8) + paddedBytes((4 * N + 2 * M) * 4);
 }

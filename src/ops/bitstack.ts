@@ -250,6 +250,7 @@ export class StackedMatrix {
     const count = this.#count(b);
     const m = this.rows, n = this.cols, rt = this.#rt;
     const w = out === undefined ? new Float32Array(m * n) : f32('out', out, m * n, `m×n (${m}×${n})`);
+    rt.fits(`reconstruct of ${m}×${n}`, 4 * m * n + 16 * count + 2 * 64 + rt.exports.bitstack_tiles_scratch_bytes(n, 0));
     rt.scoped(() => {
       const pw = rt.alloc(4 * m * n);
       rt.check(rt.exports.bitstack_reconstruct(this.#blockList(count), count, m, n, pw), 'reconstruct');
@@ -301,6 +302,7 @@ export class StackedMatrix {
       }
       return y;
     }
+    rt.fits(`matmul of ${m}×${n} by ${n}×${batch}`, 4 * (n + m) * batch + 16 * count + 3 * 64 + rt.exports.bitstack_tiles_scratch_bytes(n, batch));
     return rt.scoped(() => {
       const px = rt.copyIn(x);
       rt.checkFinite('x', x, px);
@@ -321,8 +323,6 @@ export class StackedMatrix {
   }
 }
 
-// Codes of bitstack_block's method argument (assembly/bitstack/decompose.ts).
-const METHOD_SUBSPACE = 0, METHOD_EXACT = 1, METHOD_KRYLOV = 2;
 // Block Krylov defaults: blocks of 16 + 4 → 24 columns, 4 steps (bench/bitstack.mjs, README).
 const KRYLOV_DEPTH = 4, KRYLOV_OVERSAMPLE = 4;
 // Above rank 16 (rank 'auto' takes its SVD at rank 32): blocks of 40 columns, 3 steps, so that a block
@@ -410,7 +410,6 @@ function* decomposeSteps(
   if (opts.onProgress !== undefined && typeof opts.onProgress !== 'function') throw new BitstackError('ARG', 'opts.onProgress must be a function');
   if (opts.name !== undefined && typeof opts.name !== 'string') throw new BitstackError('ARG', 'opts.name must be a string');
   const matrix = opts.name ?? '';
-  if (16 * m * n > 2 ** 32 - 2 ** 24) throw new BitstackError('TOO_LARGE', `decompose of ${m}×${n} does not fit wasm32 memory`);
   f32('w', w, m * n, `m×n (${m}×${n})`);
   let invScale: Float32Array | null = null;
   if (opts.scale !== undefined) {
@@ -418,6 +417,11 @@ function* decomposeSteps(
     if (s.some((v) => !(v > 0) || !Number.isFinite(v))) throw new BitstackError('ARG', 'opts.scale must hold positive finite values');
     invScale = s.map((v) => 1 / v);
   }
+  const method = exact ? rt.abi.METHOD_EXACT : krylov ? rt.abi.METHOD_KRYLOV : rt.abi.METHOD_SUBSPACE;
+  const factorCode = factors === 'int8' ? rt.abi.FACTORS_I8 : rt.abi.FACTORS_F16;
+  // The residual (resident) and one block's arena: its outputs, f32 factors and the kernel's scratch.
+  rt.fits(`decompose of ${m}×${n}`, 4 * m * n + Math.ceil(m * n / 8) + 6 * kmax * (m + n) + 4 * kmax + 8 * 64
+    + rt.exports.bitstack_block_scratch_bytes(m, n, kmax, method, powerIters, oversample));
   const subtractRounded = opts.subtractRounded ?? true;
   const start = Date.now();
   // The residual stays resident across blocks.
@@ -439,8 +443,7 @@ function* decomposeSteps(
         const out = rt.alloc(24), signs = rt.alloc(Math.ceil(m * n / 8) + 1);
         const a = rt.alloc(per * m * kmax), b = rt.alloc(per * kmax * n), scales = rt.alloc(4 * kmax);
         const a32 = rt.alloc(4 * m * kmax), b32 = rt.alloc(4 * kmax * n);
-        rt.check(rt.exports.bitstack_block(residual.ptr, m, n, kmax, mask, factors === 'int8' ? 1 : 0,
-          exact ? METHOD_EXACT : krylov ? METHOD_KRYLOV : METHOD_SUBSPACE, powerIters, oversample, seed + q,
+        rt.check(rt.exports.bitstack_block(residual.ptr, m, n, kmax, mask, factorCode, method, powerIters, oversample, seed + q,
           subtractRounded ? 1 : 0, signs, a, b, scales, scales + 2 * kmax, a32, b32, out), 'decompose');
         const k = new Int32Array(rt.exports.memory.buffer, out + 16, 1)[0];
         const stored = {

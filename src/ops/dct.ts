@@ -55,7 +55,7 @@ function cachedBasis(rt: Runtime, n: number): number {
 /** The orthonormal DCT-II basis, n×n row-major: D[k][j] = c_k·cos(π(2j+1)k/(2n)). */
 export function dctBasis(rt: Runtime, n: number): Float32Array {
   n = dim('n', n);
-  if (4 * n * n > 2 ** 31) throw new BitstackError('TOO_LARGE', `a ${n}×${n} basis needs ${4 * n * n} bytes`);
+  rt.fits(`a ${n}×${n} basis`, 4 * n * n);
   const cached = cachedBasis(rt, n);
   if (cached) return rt.f32(cached, n * n).slice();
   return rt.scoped(() => {
@@ -80,9 +80,9 @@ export function dctSelect(rt: Runtime, g: Float32Array, m: number, n: number, r:
   const len = side === 'left' ? m : n;
   r = intOption('r', r, 0, 1, len);
   const method = requested === 'auto' ? (len >= FFT_CROSSOVER ? 'fft' : 'matmul') : requested;
-  if (4 * (3 * m * n + (method === 'matmul' ? len * len : 0)) > 2 ** 32 - 2 ** 24) {
-    throw new BitstackError('TOO_LARGE', `dctSelect of ${m}×${n} does not fit wasm32 memory`);
-  }
+  const outLen0 = side === 'left' ? r * n : m * r;
+  rt.fits(`dctSelect of ${m}×${n}`, 4 * (m * n + (method === 'matmul' ? len * len : 0) + r + outLen0) + 8 * len + 5 * 64
+    + rt.exports.dct_select_scratch_bytes(m, n, side === 'left' ? 1 : 0, method === 'fft' ? 1 : 0));
   f32('g', g, m * n, `m×n (${m}×${n})`);
   const basis = method === 'matmul' ? cachedBasis(rt, len) : 0;
   const outLen = side === 'left' ? r * n : m * r;

@@ -1,4 +1,4 @@
-import { MAX_ARENA_BYTES, type Runtime } from '../runtime.js';
+import type { Runtime } from '../runtime.js';
 import { BitstackError } from '../errors.js';
 import { WasmMatrix } from '../matrix.js';
 import { checkOperand, dim, f32, operand, type F32Operand } from './validate.js';
@@ -26,11 +26,8 @@ export function matmul(
   m = dim('m', m);
   k = dim('k', k);
   n = dim('n', n);
-  const bytes = 4 * (m * k + k * n + m * n);
-  if (bytes > MAX_ARENA_BYTES) {
-    throw new BitstackError('TOO_LARGE', `matmul ${m}×${k}·${k}×${n} needs ${bytes} bytes, more than wasm32 can address`);
-  }
   const transA = !!opts.transA, transB = !!opts.transB;
+  rt.fits(`matmul ${m}×${k}·${k}×${n}`, 4 * (m * k + k * n + m * n) + 3 * 64 + rt.exports.gemm_scratch_bytes(m, k, n, transA ? 1 : 0, 0));
   const shapeA = transA ? `k×m (${k}×${m})` : `m×k (${m}×${k})`;
   const shapeB = transB ? `n×k (${n}×${k})` : `k×n (${k}×${n})`;
   checkOperand('a', a, m * k, shapeA);

@@ -1,4 +1,4 @@
-import { MAX_ARENA_BYTES, type Runtime } from '../runtime.js';
+import type { Runtime } from '../runtime.js';
 import { BitstackError } from '../errors.js';
 import { dim, floats, intOption } from './validate.js';
 
@@ -47,8 +47,6 @@ export interface SvdResult<A extends Float32Array | Float64Array> {
   converged: boolean;
 }
 
-const OUT_OF_MEMORY = -(2 ** 31);
-
 export function svd<A extends Float32Array | Float64Array>(
   rt: Runtime, a: A, m: number, n: number, opts: SvdOptions = {},
 ): SvdResult<A> {
@@ -66,37 +64,33 @@ export function svd<A extends Float32Array | Float64Array>(
   if (rangeFinder !== 'subspace' && rangeFinder !== 'krylov') {
     throw new BitstackError('ARG', `opts.rangeFinder must be 'subspace' or 'krylov', got ${String(opts.rangeFinder)}`);
   }
-  const sz = a instanceof Float64Array ? 8 : 4; // (checked below, after the size)
-  // Full: input, W (p×big), X and Vx (p×p), outputs. Rank-k: input, Aᵀ, the sketch panels (ℓ wide;
-  // Krylov: b-wide blocks and the (q+1)·b-wide basis and B), B's SVD.
-  const block = Math.min(Math.ceil((rank + oversample) / 8) * 8, p);
-  const l = rangeFinder === 'krylov' ? Math.min(powerIters + 1, Math.max(1, Math.floor(p / block))) * block : block;
-  const bytes = rank
-    ? sz * (2 * m * n + 4 * block * big + 4 * l * big + 3 * l * l + rank * (m + n)) + 64 * big
-    : sz * (2 * m * n + 2 * p * big + 2 * p * p + p) + 64 * (p + big);
-  if (bytes > MAX_ARENA_BYTES) {
-    throw new BitstackError('TOO_LARGE', `svd of ${m}×${n} needs about ${bytes} bytes, more than wasm32 can address`);
-  }
-  floats('a', a, m * n, `m×n (${m}×${n})`);
+  const f64 = a instanceof Float64Array ? 1 : 0;
+  const sz = f64 ? 8 : 4; // (the type is checked below, after the size)
   const out = rank || p;
+  const krylov = rangeFinder === 'krylov' ? 1 : 0;
+  // Input, outputs, and the kernel's own scratch (its size query).
+  const scratch = rank
+    ? rt.exports.svd_rank_scratch_bytes(f64, m, n, rank, oversample, powerIters, wantUV ? 1 : 0, krylov)
+    : rt.exports.svd_full_scratch_bytes(f64, m, n, wantUV ? 1 : 0);
+  rt.fits(`svd of ${m}×${n}`, sz * (m * n + out + (wantUV ? out * (m + n) : 0)) + 4 * 64 + scratch);
+  floats('a', a, m * n, `m×n (${m}×${n})`);
   return rt.scoped(() => {
     const pa = rt.copyIn(a);
     rt.checkFinite('a', a, pa);
     const ps = rt.alloc(sz * out);
     const pu = wantUV ? rt.alloc(sz * m * out) : 0;
     const pvt = wantUV ? rt.alloc(sz * out * n) : 0;
-    const f64 = a instanceof Float64Array;
-    const sweeps = rank
-      ? rt.exports.svd_rank(f64 ? 1 : 0, pa, m, n, rank, oversample, powerIters, seed, wantUV ? 1 : 0, ps, pu, pvt, maxSweeps,
-        rangeFinder === 'krylov' ? 1 : 0)
-      : (f64 ? rt.exports.svd_f64 : rt.exports.svd_f32)(pa, m, n, wantUV ? 1 : 0, ps, pu, pvt, maxSweeps);
-    if (sweeps === OUT_OF_MEMORY) throw new BitstackError('OUT_OF_MEMORY', `svd: could not grow wasm memory for ${m}×${n}`);
+    const po = rt.alloc(8);
+    rt.check(rank
+      ? rt.exports.svd_rank(f64, pa, m, n, rank, oversample, powerIters, seed, wantUV ? 1 : 0, ps, pu, pvt, maxSweeps, krylov, po)
+      : rt.exports.svd_full(f64, pa, m, n, wantUV ? 1 : 0, ps, pu, pvt, maxSweeps, po), `svd of ${m}×${n}`);
+    const [sweeps, converged] = new Int32Array(rt.exports.memory.buffer, po, 2);
     return {
       U: wantUV ? rt.view(a, pu, m * out).slice() as A : null,
       S: rt.view(a, ps, out).slice() as A,
       Vt: wantUV ? rt.view(a, pvt, out * n).slice() as A : null,
-      sweeps: Math.abs(sweeps),
-      converged: sweeps > 0,
+      sweeps,
+      converged: converged === 1,
     };
   });
 }
