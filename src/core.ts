@@ -138,7 +138,8 @@ export function createInit(loader: SourceLoader): (options?: InitOptions) => Pro
     const given = useRelaxed ? (options.relaxedWasm ?? options.wasm) : options.wasm;
     let source: WasmSource;
     if (given === undefined) source = await loader.defaultModule(useRelaxed ? 'relaxed' : 'simd');
-    else if (typeof given === 'string' || given instanceof URL) source = await loader.load(given);
+    // (URL is feature-tested: a bare ECMAScript host such as JavaScriptCore's shell has none.)
+    else if (typeof given === 'string' || (typeof URL !== 'undefined' && given instanceof URL)) source = await loader.load(given as URL | string);
     else source = given;
     const module = await compile(source);
     let instance: WebAssembly.Instance;

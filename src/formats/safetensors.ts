@@ -35,6 +35,66 @@ const fail = (message: string): never => {
   throw new BitstackError('FORMAT', `safetensors: ${message}`);
 };
 
+// UTF-8 without TextDecoder/TextEncoder where a host has none (a bare ECMAScript host such as
+// JavaScriptCore's shell): the same strict decoding as TextDecoder's fatal mode (no overlong
+// forms, surrogates or code points above U+10FFFF).
+
+/** Strict UTF-8 → string (TextDecoder's fatal mode where the host has it). */
+export function decodeUtf8(bytes: Uint8Array): string {
+  return typeof TextDecoder !== 'undefined' ? new TextDecoder('utf-8', { fatal: true }).decode(bytes) : decodeUtf8Strict(bytes);
+}
+
+/** @internal Strict UTF-8 → string in plain JS; throws TypeError on malformed input, as TextDecoder({ fatal: true }) does. */
+export function decodeUtf8Strict(bytes: Uint8Array): string {
+  let out = '';
+  let start = 0;
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3; // BOM, as TextDecoder drops it
+  const units: number[] = [];
+  for (let i = start; i < bytes.length;) {
+    const b = bytes[i];
+    let cp: number, need: number, lo = 0x80, hi = 0xbf;
+    if (b < 0x80) { cp = b; need = 0; } else if (b >= 0xc2 && b <= 0xdf) { cp = b & 0x1f; need = 1; } else if (b >= 0xe0 && b <= 0xef) {
+      cp = b & 0x0f; need = 2;
+      if (b === 0xe0) lo = 0xa0;
+      if (b === 0xed) hi = 0x9f;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      cp = b & 0x07; need = 3;
+      if (b === 0xf0) lo = 0x90;
+      if (b === 0xf4) hi = 0x8f;
+    } else throw new TypeError(`invalid UTF-8 byte ${b} at ${i}`);
+    for (let j = 1; j <= need; j++) {
+      const c = bytes[i + j];
+      if (c === undefined || c < (j === 1 ? lo : 0x80) || c > (j === 1 ? hi : 0xbf)) throw new TypeError(`invalid UTF-8 sequence at ${i}`);
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    i += need + 1;
+    if (cp > 0xffff) { cp -= 0x10000; units.push(0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff)); } else units.push(cp);
+    if (units.length >= 4096) { out += String.fromCharCode(...units); units.length = 0; }
+  }
+  return out + String.fromCharCode(...units);
+}
+
+/** string → UTF-8 (TextEncoder where the host has it). */
+export function encodeUtf8(text: string): Uint8Array {
+  return typeof TextEncoder !== 'undefined' ? new TextEncoder().encode(text) : encodeUtf8Plain(text);
+}
+
+/** @internal string → UTF-8 in plain JS (lone surrogates become U+FFFD, as TextEncoder does). */
+export function encodeUtf8Plain(text: string): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    let cp = text.charCodeAt(i);
+    if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      cp = 0x10000 + ((cp - 0xd800) << 10) + (text.charCodeAt(++i) - 0xdc00);
+    } else if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;
+    if (cp < 0x80) out.push(cp);
+    else if (cp < 0x800) out.push(0xc0 | (cp >> 6), 0x80 | (cp & 63));
+    else if (cp < 0x10000) out.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 63), 0x80 | (cp & 63));
+    else out.push(0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 63), 0x80 | ((cp >> 6) & 63), 0x80 | (cp & 63));
+  }
+  return Uint8Array.from(out);
+}
+
 /** Validates the 8-byte length and reads the header size; `total`: the file size. */
 function headerLength(first8: Uint8Array, total: number): number {
   if (first8.length < 8) fail(`file of ${total} bytes has no header length`);
@@ -48,7 +108,7 @@ function headerLength(first8: Uint8Array, total: number): number {
 function parseHeader(headerBytes: Uint8Array, dataLength: number): { metadata: Record<string, string>; tensors: SafetensorsEntry[] } {
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
+    header = JSON.parse(decodeUtf8(headerBytes));
   } catch (e) {
     return fail(`header is not valid UTF-8 JSON (${(e as Error).message})`);
   }
@@ -186,7 +246,7 @@ export function writeSafetensors(
     header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.bytes.length] };
     offset += t.bytes.length;
   }
-  const json = new TextEncoder().encode(JSON.stringify(header));
+  const json = encodeUtf8(JSON.stringify(header));
   // Pad the header with spaces to 8 bytes, so the data section is aligned.
   const padded = Math.ceil(json.length / 8) * 8;
   const out = new Uint8Array(8 + padded + offset);

@@ -1,6 +1,6 @@
 // Stacks: orders, budgets, the safetensors file (round trip, stack-order layout,
 // the reference's naming) and corrupt files.
-import { randomF32, rng, assert, expectError } from './util.mjs';
+import { randomF32, rng, assert, expectError, utf8 } from './util.mjs';
 
 export const cases = [];
 
@@ -199,7 +199,7 @@ cases.push({
     const base = bw.residentBytes;
     bw.readStack(ok).matrices.x.free();
     const header = (obj) => {
-      const json = new TextEncoder().encode(JSON.stringify(obj));
+      const json = utf8(JSON.stringify(obj));
       const out = new Uint8Array(8 + json.length + 64);
       new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
       out.set(json, 8);

@@ -23,6 +23,20 @@ export function randomF32(n, seed) {
   return out;
 }
 
+/** UTF-8 bytes of a string (TextEncoder where the host has one; ASCII and BMP otherwise, enough for the cases). */
+export function utf8(text) {
+  if (typeof TextEncoder !== 'undefined') return new TextEncoder().encode(text);
+  const out = [];
+  for (const ch of text) {
+    const c = ch.codePointAt(0);
+    if (c < 0x80) out.push(c);
+    else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
+    else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+    else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+  }
+  return Uint8Array.from(out);
+}
+
 export function assert(cond, message) {
   if (!cond) throw new Error(message);
 }
