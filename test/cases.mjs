@@ -11,5 +11,6 @@ import { cases as tfjs } from './cases/tfjs.mjs';
 import { cases as dct } from './cases/dct.mjs';
 import { cases as bitstack } from './cases/bitstack.mjs';
 import { cases as stack } from './cases/stack.mjs';
+import { cases as host } from './cases/host.mjs';
 
-export const cases = [...matmul, ...svd, ...dct, ...bitstack, ...stack, ...tfjs];
+export const cases = [...matmul, ...svd, ...dct, ...bitstack, ...stack, ...tfjs, ...host];
