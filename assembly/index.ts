@@ -26,7 +26,7 @@ import { reconstructTiles, stackedMatmul, tilesScratchBytes } from './bitstack/t
 import { lutGemv, lutScratchBytes } from './bitstack/lut-gemv';
 import { f32ToF16, f16ToF32, bf16ToF32, f32ToBf16 } from './bitstack/f16';
 import { packSigns } from './bitstack/signs';
-import { decodeInt8, FACTORS_F16, FACTORS_I8 } from './bitstack/factors';
+import { blockBytes, decodeInt8, FACTORS_F16, FACTORS_I8 } from './bitstack/factors';
 import { OK, OUT_OF_MEMORY, BAD_ARGUMENT } from './status';
 
 // ---- Version and constants (immutable wasm globals) -------------------------
@@ -196,6 +196,11 @@ export function bitstack_block(
 /** Arena bytes bitstack_block takes. */
 export function bitstack_block_scratch_bytes(m: i32, n: i32, kmax: i32, method: i32, iters: i32, oversample: i32): f64 {
   return bitstackBlockScratchBytes(m, n, kmax, method, iters, oversample);
+}
+
+/** Stored bytes of one block of rank k (packed signs, factors, int8 scales): what budgets count. */
+export function bitstack_block_bytes(m: i32, n: i32, k: i32, factors: i32): f64 {
+  return blockBytes(m, n, k, factors);
 }
 
 /** Decodes int8 factors (A m×k with k column scales, B k×n with k row scales; scales f16) to f32. */

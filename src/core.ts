@@ -16,7 +16,7 @@ export { BitstackError, type BitstackErrorCode } from './errors.js';
 export type { MatmulOptions } from './ops/matmul.js';
 export type { SvdOptions, SvdResult } from './ops/svd.js';
 export type { DctSelectOptions, Projection } from './ops/dct.js';
-export { StackedMatrix, blockByteLength, type DecomposeOptions, type DecomposeAsyncOptions, type DecomposeProgress, type BlockData, type FactorType } from './ops/bitstack.js';
+export { StackedMatrix, type DecomposeOptions, type DecomposeAsyncOptions, type DecomposeProgress, type BlockData, type FactorType } from './ops/bitstack.js';
 export { Stack, isBlockTensor, type StackOptions, type StackOrder, type BudgetOptions, type StackFileTensor } from './ops/stack.js';
 export { readSafetensors, writeSafetensors, openSafetensors, streamSafetensors, type SafetensorsFile, type SafetensorsEntry, type SafetensorsDtype, type SafetensorsReader } from './formats/safetensors.js';
 export { WasmMatrix } from './matrix.js';

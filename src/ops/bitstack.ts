@@ -87,11 +87,6 @@ export interface BlockData {
   bScale?: Uint16Array;
 }
 
-/** Stored bytes of a block of rank k (signs, factors, int8 scales); the kernel's factors.ts blockBytes. */
-export function blockByteLength(m: number, n: number, k: number, factors: FactorType): number {
-  return Math.ceil(m * n / 8) + k * (m + n) * (factors === 'int8' ? 1 : 2) + (factors === 'int8' ? 4 * k : 0);
-}
-
 function allocBlock(rt: Runtime, m: number, n: number, k: number, factors: FactorType): Block {
   const made: Part[] = [];
   const take = (bytes: number) => { const p = rt.allocResident(bytes); made.push(p); return p; };
@@ -136,6 +131,7 @@ export class StackedMatrix {
   readonly #rt: Runtime;
   #blocks: Block[];
   readonly #ranks: number[];
+  readonly #bytes: number[];
   readonly #invScale: Float32Array | null;
 
   /** @internal Use `bw.decompose()`. */
@@ -147,6 +143,8 @@ export class StackedMatrix {
     this.factors = factors;
     this.#blocks = blocks;
     this.#ranks = blocks.map((b) => b.k);
+    const code = factors === 'int8' ? rt.abi.FACTORS_I8 : rt.abi.FACTORS_F16;
+    this.#bytes = this.#ranks.map((k) => rt.exports.bitstack_block_bytes(rows, cols, k, code));
     this.relativeErrors = errors;
     this.#invScale = invScale;
   }
@@ -170,7 +168,7 @@ export class StackedMatrix {
     return this.#invScale ? this.#invScale.map((v) => 1 / v) : null;
   }
 
-  /** Bytes of block 0 as stored (blocks of rank 'auto' differ: see {@link blockByteLength}). */
+  /** Bytes of block 0 as stored (blocks of rank 'auto' differ: see {@link StackedMatrix.blockByteLength}). */
   get blockBytes(): number {
     return this.blockByteLength(0);
   }
@@ -178,7 +176,7 @@ export class StackedMatrix {
   /** Bytes of block i as stored: packed signs, factors, int8 scales. */
   blockByteLength(i: number): number {
     intOption('i', i, 0, 0, Math.max(0, this.#ranks.length - 1));
-    return blockByteLength(this.rows, this.cols, this.#ranks[i] ?? 0, this.factors);
+    return this.#bytes[i] ?? 0;
   }
 
   /** Copies of block i's stored parts. */
@@ -232,7 +230,7 @@ export class StackedMatrix {
   byteLength(b?: number): number {
     const count = this.#count(b);
     let bytes = 0;
-    for (let i = 0; i < count; i++) bytes += blockByteLength(this.rows, this.cols, this.#ranks[i], this.factors);
+    for (let i = 0; i < count; i++) bytes += this.#bytes[i];
     return bytes;
   }
 

@@ -8,7 +8,7 @@
 
 import type { Runtime } from '../runtime.js';
 import { BitstackError } from '../errors.js';
-import { StackedMatrix, blockByteLength, type BlockData, type FactorType } from './bitstack.js';
+import { StackedMatrix, type BlockData, type FactorType } from './bitstack.js';
 import { readSafetensors, writeSafetensors, tensorBytes, type SafetensorsEntry, type SafetensorsDtype } from '../formats/safetensors.js';
 
 /** A global order: [matrix name, block index], each block after its predecessor. */
@@ -365,7 +365,6 @@ export function readStack(rt: Runtime, bytes: Uint8Array, opts: { order?: StackO
           d = { signs, a: new Uint16Array(copy(u)), b: new Uint16Array(copy(vt)) };
           if (nonFiniteHalf(d.a as Uint16Array) || nonFiniteHalf(d.b as Uint16Array)) fail(`${name}: block ${i} has non-finite factors`);
         }
-        blockBytes += blockByteLength(rows, cols, k, factors);
         data.push(d);
       }
       let scale: Float32Array | null = null;
@@ -379,6 +378,7 @@ export function readStack(rt: Runtime, bytes: Uint8Array, opts: { order?: StackO
       const errors = Array.isArray(known) && known.length === count && known.every((v) => typeof v === 'number') ? Float64Array.from(known as number[]) : new Float64Array(count).fill(NaN);
       const norm = typeof meta?.norm === 'number' ? meta.norm : NaN;
       mats[name] = StackedMatrix.fromBlocks(rt, rows, cols, factors, data, errors, scale, norm);
+      blockBytes += mats[name].byteLength();
     }
     if (!Object.keys(mats).length) fail('no BitStack tensors (<name>.qweight_<i>, .u_<i>, .vt_<i>)');
     let order: StackOrder | undefined = opts.order;
