@@ -5,7 +5,7 @@
 // lowers it. Only called between kernel calls, when the scratch arena is empty.
 
 import { BitstackError } from './errors.js';
-import type { KernelExports } from './runtime.js';
+import { MAX_ARENA_BYTES, type KernelExports } from './runtime.js';
 
 const ALIGN = 64;
 const alignUp = (x: number) => Math.ceil(x / ALIGN) * ALIGN;
@@ -38,7 +38,7 @@ export class Heap {
       return { ptr, size };
     }
     const ptr = this.#end;
-    if (ptr + size > 2 ** 32 || !this.#ex.set_floor(ptr + size)) {
+    if (ptr + size > MAX_ARENA_BYTES || !this.#ex.set_floor(ptr + size)) {
       throw new BitstackError('OUT_OF_MEMORY', `could not grow wasm memory by ${size} bytes for a resident buffer`);
     }
     this.#end = ptr + size;

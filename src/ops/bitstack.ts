@@ -362,7 +362,7 @@ export async function decomposeAsync(
   const steps = decomposeSteps(rt, w, m, n, opts);
   let s = steps.next();
   while (!s.done) {
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    await new Promise(yieldToHost);
     s = signal?.aborted ? steps.throw(aborted()) : steps.next();
   }
   return s.value;
@@ -381,6 +381,12 @@ function rankChoice(opts: DecomposeOptions, m: number, n: number): { kmax: numbe
   if (typeof opts.rank !== 'number') throw new BitstackError('ARG', `opts.rank must be a number or 'auto', got ${String(opts.rank)}`);
   const k = intOption('opts.rank', opts.rank, 16, 1, Math.min(32, p));
   return { kmax: k, mask: 2 ** (k - 1) >>> 0 };
+}
+
+/** Resolves on the host's next macrotask (setTimeout 0), or its next microtask where it has no timers (a bare host). */
+function yieldToHost(resolve: (v?: unknown) => void): void {
+  if (typeof setTimeout === 'function') setTimeout(resolve, 0);
+  else void Promise.resolve().then(resolve);
 }
 
 /** decompose() as steps: yields after every block but the last, returns the matrix. */
