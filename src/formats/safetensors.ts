@@ -95,6 +95,39 @@ export function encodeUtf8Plain(text: string): Uint8Array {
   return Uint8Array.from(out);
 }
 
+/** Deepest nesting a header needs: { name: { shape: [ … ] } } is 3. */
+const MAX_HEADER_DEPTH = 8;
+
+/** Rejects (FORMAT) JSON with a duplicate key in any object, or nested deeper than `maxDepth`. */
+function checkJsonStructure(text: string, maxDepth: number): void {
+  const open: Array<Set<string> | null> = []; // per level: the keys seen (objects) or null (arrays)
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      let j = i + 1;
+      while (j < text.length && text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c ? 2 : 1;
+      let k = j + 1;
+      while (k < text.length && (text[k] === ' ' || text[k] === '\n' || text[k] === '\r' || text[k] === '\t')) k++;
+      const keys = open[open.length - 1];
+      if (text[k] === ':' && keys) {
+        const raw = text.slice(i, j + 1);
+        let key = raw.slice(1, -1);
+        if (key.includes('\\')) {
+          try { key = JSON.parse(raw); } catch { fail('header is not valid JSON (a bad escape in a key)'); }
+        }
+        if (keys.has(key)) fail(`header has the key ${JSON.stringify(key)} twice in one object`);
+        keys.add(key);
+      }
+      i = j;
+    } else if (c === 0x7b || c === 0x5b) {
+      open.push(c === 0x7b ? new Set() : null);
+      if (open.length > maxDepth) fail(`header nests deeper than ${maxDepth} levels`);
+    } else if (c === 0x7d || c === 0x5d) {
+      open.pop();
+    }
+  }
+}
+
 /** Validates the 8-byte length and reads the header size; `total`: the file size. */
 function headerLength(first8: Uint8Array, total: number): number {
   if (first8.length < 8) fail(`file of ${total} bytes has no header length`);
@@ -107,10 +140,19 @@ function headerLength(first8: Uint8Array, total: number): number {
 /** Parses and validates the JSON header against a data section of `dataLength` bytes. */
 function parseHeader(headerBytes: Uint8Array, dataLength: number): { metadata: Record<string, string>; tensors: SafetensorsEntry[] } {
   let header: unknown;
+  let text: string;
   try {
-    header = JSON.parse(decodeUtf8(headerBytes));
+    text = decodeUtf8(headerBytes);
   } catch (e) {
-    return fail(`header is not valid UTF-8 JSON (${(e as Error).message})`);
+    return fail(`header is not valid UTF-8 (${(e as Error).message})`);
+  }
+  // JSON.parse keeps the last of duplicate keys and may exhaust the stack on deep nesting: both are
+  // FORMAT errors, found by one linear scan first.
+  checkJsonStructure(text, MAX_HEADER_DEPTH);
+  try {
+    header = JSON.parse(text);
+  } catch (e) {
+    return fail(`header is not valid JSON (${(e as Error).message})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header is not a JSON object');
   const metadata: Record<string, string> = {};

@@ -190,7 +190,7 @@ cases.push({
 
 cases.push({
   name: 'stack: corrupt and hostile files are FORMAT errors',
-  async run({ bw, writeSafetensors }) {
+  async run({ bw, writeSafetensors, readSafetensors }) {
     const ok = writeSafetensors([
       { name: 'x.qweight_0', dtype: 'U8', shape: [2], bytes: new Uint8Array([255, 0]) },
       { name: 'x.u_0', dtype: 'F16', shape: [2, 1], bytes: new Uint8Array(4) },
@@ -198,8 +198,9 @@ cases.push({
     ]);
     const base = bw.residentBytes;
     bw.readStack(ok).matrices.x.free();
-    const header = (obj) => {
-      const json = utf8(JSON.stringify(obj));
+    const header = (obj) => rawHeader(JSON.stringify(obj));
+    const rawHeader = (text) => {
+      const json = utf8(text);
       const out = new Uint8Array(8 + json.length + 64);
       new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
       out.set(json, 8);
@@ -210,7 +211,8 @@ cases.push({
       Uint8Array.from([255, 255, 255, 255, 255, 255, 255, 127, 0]),              // absurd header length
       ok.slice(0, 20),                                                           // truncated header
       ok.slice(0, ok.length - 1),                                                // truncated data
-      header({ a: { dtype: 'F64', shape: [1], data_offsets: [0, 8] } }),         // unsupported dtype
+      header({ a: { dtype: 'F8', shape: [1], data_offsets: [0, 1] } }),          // unsupported dtype
+      header({ a: { dtype: 'constructor', shape: [1], data_offsets: [0, 1] } }), // a dtype named like Object.prototype's keys
       header({ a: { dtype: 'U8', shape: [4], data_offsets: [0, 5] } }),          // shape vs bytes
       header({ a: { dtype: 'U8', shape: [4], data_offsets: [0, 4] }, b: { dtype: 'U8', shape: [4], data_offsets: [2, 6] } }), // overlap
       header({ a: { dtype: 'U8', shape: [-1], data_offsets: [0, 0] } }),         // bad shape
@@ -223,6 +225,17 @@ cases.push({
     const notJson = ok.slice(); notJson[9] = 0x7b; notJson[10] = 0x7b;
     bad.push(notJson);
     for (const b of bad) await expectError(() => bw.readStack(b), 'FORMAT');
+    // The same key twice (JSON.parse would keep the last), also spelled with an escape, and in
+    // __metadata__; nesting past any header's need. The parser itself says so.
+    for (const [text, why] of [
+      ['{"x.u_0":{"dtype":"F16","shape":[2,1],"data_offsets":[0,4]},"x.u_0":{"dtype":"F16","shape":[2,1],"data_offsets":[4,8]}}', /"x\.u_0" twice/],
+      ['{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"\\u0061":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}', /"a" twice/],
+      ['{"__metadata__":{"format":"a","format":"b"}}', /"format" twice/],
+      [`{"__metadata__":{"x":${'['.repeat(5000)}${']'.repeat(5000)}}}`, /nests deeper than 8/],
+    ]) {
+      const e = await expectError(() => readSafetensors(rawHeader(text)), 'FORMAT');
+      assert(why.test(e.message), `${text.slice(0, 40)}: ${e.message}`);
+    }
     // Fuzz: bit flips, truncations and random bytes never end in anything but a FORMAT error or a valid stack.
     const r = rng(70);
     for (let t = 0; t < 2000; t++) {
