@@ -3,7 +3,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtemp, readFile, writeFile, readdir } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, symlink, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -151,6 +151,32 @@ describe('CLI', () => {
     }
     expect(byName.get('a.weight')!.dtype).toBe('F32');
     expect(byName.get('b.weight')!.dtype).toBe('BF16');
+  }, 120_000);
+
+  it('a hostile tfjs manifest: paths outside the folder, links out of it, device files, oversized shards are FORMAT errors', async () => {
+    const tf = join(dir, 'tfjs-hostile');
+    await mkdir(join(tf, 'sub'), { recursive: true });
+    const w = new Float32Array(64).map((_, i) => Math.sin(i));
+    await writeFile(join(tf, 'w.bin'), new Uint8Array(w.buffer));
+    await writeFile(join(tf, 'big.bin'), new Uint8Array(1024));
+    await symlink('/etc/passwd', join(tf, 'passwd.bin'));
+    await symlink('/dev/zero', join(tf, 'zero.bin'));
+    const manifest = (path: string) => JSON.stringify({ weightsManifest: [{ paths: [path], weights: [{ name: 'w', shape: [8, 8], dtype: 'float32' }] }] });
+    const out = join(dir, 'hostile.safetensors');
+    for (const [path, why] of [
+      ['../../../../etc/passwd', /does not name a file inside/],
+      ['passwd.bin', /resolves outside the model's folder/],
+      ['zero.bin', /resolves outside the model's folder/],
+      ['sub', /not a regular file/],
+      ['big.bin', /holds 1024 bytes, more than the 256/],
+      ['missing.bin', /does not exist/],
+    ] as const) {
+      await writeFile(join(tf, 'model.json'), manifest(path));
+      expect(await fails('compress', join(tf, 'model.json'), '-o', out, '--min-dim', '2')).toMatch(new RegExp(`^bitstack-wasm: FORMAT: .*${why.source}`));
+    }
+    await writeFile(join(tf, 'model.json'), manifest('w.bin'));
+    const ok = await bitstack('compress', join(tf, 'model.json'), '-o', out, '--min-dim', '2', '--blocks', '2', '--quiet');
+    expect(ok.stdout).toMatch(/1 matrices/);
   }, 120_000);
 
   it('bad arguments and files: one line on stderr, non-zero exit', async () => {

@@ -289,6 +289,7 @@ const compressOptions = (c: Command) => c
     return v;
   }, 'int8')
   .option('--blocks <n>', 'blocks per matrix', int('--blocks', 1, 64), 16)
+  .option('-q, --quiet', 'no progress bar')
   .option('--include <regex>', 'decompose only matching tensor names', regex)
   .option('--exclude <regex>', 'leave matching tensor names as they are', regex)
   .option('--min-dim <n>', 'decompose only 2-D tensors with both sides ≥ n', int('--min-dim', 1, 1 << 30), 256)

@@ -3,8 +3,8 @@
 // that tensors the CLI does not decompose are written back exactly; float
 // tensors also decode to float32 for decomposition and evaluation.
 
-import { open, readFile, readdir, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { open, readFile, readdir, realpath, stat } from 'node:fs/promises';
+import { dirname, join, sep } from 'node:path';
 import { BitstackError, readTfjsModel, openSafetensors, type Bitstack, type SafetensorsDtype } from '../core.js';
 
 export interface Tensor {
@@ -35,9 +35,10 @@ export async function loadModel(bw: Bitstack, path: string): Promise<Tensor[]> {
     return all;
   }
   if (path.endsWith('.json')) {
-    const json = JSON.parse(await readFile(path, 'utf8'));
-    const dir = dirname(path);
-    const tensors = await readTfjsModel(json, async (p) => new Uint8Array(await readFile(join(dir, p))));
+    let json: unknown;
+    try { json = JSON.parse(await readFile(path, 'utf8')); } catch (e) { throw new BitstackError('FORMAT', `${path}: not JSON (${(e as Error).message})`); }
+    const dir = await realpath(dirname(path));
+    const tensors = await readTfjsModel(json, (p, maxBytes) => readShardFile(dir, p, maxBytes));
     return tensors.map((t) => ({ name: t.name, shape: t.shape, dtype: TFJS_DTYPES[t.dtype], bytes: t.bytes, floats: () => t.data }));
   }
   // Tensor by tensor through positioned reads: the file is never held whole.
@@ -56,6 +57,31 @@ export async function loadModel(bw: Bitstack, path: string): Promise<Tensor[]> {
       out.push({ name: t.name, shape: t.shape, dtype: t.dtype, bytes, floats: () => (cached ??= decode(bw, t.name, t.dtype, bytes)) });
     }
     return out;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * One shard of a tfjs model: a regular file inside `dir` (symbolic links resolved), read no further
+ * than `maxBytes` (what the manifest still needs): a manifest is a hostile file.
+ */
+async function readShardFile(dir: string, name: string, maxBytes: number): Promise<Uint8Array> {
+  const path = await realpath(join(dir, name)).catch(() => { throw new BitstackError('FORMAT', `shard ${JSON.stringify(name)} does not exist in ${dir}`); });
+  if (!path.startsWith(dir + sep)) throw new BitstackError('FORMAT', `shard ${JSON.stringify(name)} resolves outside the model's folder (${path})`);
+  const info = await stat(path);
+  if (!info.isFile()) throw new BitstackError('FORMAT', `shard ${JSON.stringify(name)} is not a regular file`);
+  if (info.size > maxBytes) throw new BitstackError('FORMAT', `shard ${JSON.stringify(name)} holds ${info.size} bytes, more than the ${maxBytes} its manifest group still needs`);
+  const handle = await open(path, 'r');
+  try {
+    const buf = new Uint8Array(info.size);
+    let at = 0;
+    while (at < buf.length) {
+      const { bytesRead } = await handle.read(buf, at, Math.min(buf.length - at, 1 << 30), at);
+      if (!bytesRead) throw new BitstackError('FORMAT', `shard ${JSON.stringify(name)} ended early`);
+      at += bytesRead;
+    }
+    return buf;
   } finally {
     await handle.close();
   }

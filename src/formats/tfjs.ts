@@ -70,34 +70,69 @@ function decode(w: ManifestWeight, bytes: Uint8Array, count: number): Float32Arr
 }
 
 /**
+ * A shard path from a manifest, which is content of a file and so hostile: relative, no `..`
+ * segment, no scheme, drive, backslash, NUL or leading slash — it must name a file in the model's
+ * folder, whatever `readShard` does with it (a file system, `fetch` relative to a URL).
+ */
+function checkShardPath(path: unknown): string {
+  if (typeof path !== 'string' || !path.length) return fail('a shard path is not a non-empty string');
+  if (path.startsWith('/') || /[\\\0:?#]/.test(path) || path.split('/').some((seg) => seg === '..' || seg === '.' || seg === '')) {
+    fail(`shard path ${JSON.stringify(path)} does not name a file inside the model's folder`);
+  }
+  return path;
+}
+
+/** A shard as bytes: any BufferSource (Uint8Array, another view, ArrayBuffer), never silently nothing. */
+function shardBytes(path: string, value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  if (value instanceof ArrayBuffer || (typeof SharedArrayBuffer !== 'undefined' && value instanceof SharedArrayBuffer)) return new Uint8Array(value);
+  throw new BitstackError('ARG', `readShard(${JSON.stringify(path)}) must return a Uint8Array, another ArrayBuffer view or an ArrayBuffer, got ${value === null ? 'null' : typeof value}`);
+}
+
+/**
  * Reads every weight of a tfjs model. `modelJson`: the parsed model.json;
- * `readShard(path)`: the bytes of one shard named in it (relative to model.json).
+ * `readShard(path, maxBytes)`: the bytes of one shard named in it (relative to model.json; a
+ * Uint8Array, any ArrayBuffer view or an ArrayBuffer), at most `maxBytes` — the bytes the manifest
+ * still needs for that group: a longer shard is a FORMAT error. Shard paths are checked first:
+ * one that leaves the model's folder is a FORMAT error and is never passed to `readShard`.
  * `filter(name, shape)` may skip tensors (their shards are still read whole).
  */
 export async function readTfjsModel(
   modelJson: unknown,
-  readShard: (path: string) => Promise<Uint8Array>,
+  readShard: (path: string, maxBytes: number) => Promise<Uint8Array | ArrayBuffer | ArrayBufferView>,
   filter: (name: string, shape: number[]) => boolean = () => true,
 ): Promise<TfjsTensor[]> {
+  if (typeof readShard !== 'function') throw new BitstackError('ARG', 'readShard must be a function (path, maxBytes) => Promise<bytes>');
+  if (typeof filter !== 'function') throw new BitstackError('ARG', 'filter must be a function (name, shape) => boolean');
   const groups = (modelJson as { weightsManifest?: unknown })?.weightsManifest;
   if (!Array.isArray(groups)) fail('model.json has no weightsManifest array');
   const tensors: TfjsTensor[] = [];
   for (const group of groups as { paths?: unknown; weights?: unknown }[]) {
     if (!Array.isArray(group?.paths) || !Array.isArray(group?.weights)) fail('a manifest group lacks paths or weights');
-    const shards: Uint8Array[] = [];
-    for (const path of group.paths as unknown[]) {
-      if (typeof path !== 'string') fail('a shard path is not a string');
-      shards.push(await readShard(path as string));
+    const paths = (group.paths as unknown[]).map(checkShardPath);
+    // The bytes the group's weights need: no shard may bring more.
+    let needed = 0;
+    for (const w of group.weights as ManifestWeight[]) {
+      if (typeof w?.name !== 'string' || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+        fail(`malformed weight entry ${JSON.stringify(w)?.slice(0, 80)}`);
+      }
+      needed += w.shape.reduce((p, d) => p * d, 1) * bytesPer(w);
     }
-    const total = shards.reduce((s, b) => s + b.byteLength, 0);
+    if (!Number.isSafeInteger(needed) || needed > 2 ** 32) fail(`a group declares ${needed} bytes of weights`);
+    const shards: Uint8Array[] = [];
+    let total = 0;
+    for (const path of paths) {
+      const bytes = shardBytes(path, await readShard(path, needed - total));
+      if (total + bytes.byteLength > needed) fail(`shard ${JSON.stringify(path)} brings more bytes than the manifest declares (${needed} for its group)`);
+      shards.push(bytes);
+      total += bytes.byteLength;
+    }
     const buffer = new Uint8Array(total);
     let at = 0;
     for (const b of shards) { buffer.set(b, at); at += b.byteLength; }
     let offset = 0;
     for (const w of group.weights as ManifestWeight[]) {
-      if (typeof w?.name !== 'string' || !Array.isArray(w.shape) || !w.shape.every((d) => Number.isInteger(d) && d >= 0)) {
-        fail(`malformed weight entry ${JSON.stringify(w)?.slice(0, 80)}`);
-      }
       const count = w.shape.reduce((p, d) => p * d, 1);
       const size = count * bytesPer(w);
       if (offset + size > total) fail(`${w.name} needs bytes ${offset}..${offset + size}, the shards hold ${total}`);

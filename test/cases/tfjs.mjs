@@ -15,7 +15,7 @@ export const cases = [{
     const f16 = new Uint16Array([0x3c00, 0xc000, 0x3555, 0x0001]); // 1, -2, ≈0.33325, 2^-24
     const u8 = new Uint8Array([0, 1, 255]);
     const u16 = new Uint16Array([0, 1000, 65535]);
-    const bytes = new Uint8Array(f32.byteLength + f16.byteLength + u8.byteLength + u16.byteLength + 1);
+    const bytes = new Uint8Array(f32.byteLength + f16.byteLength + u8.byteLength + u16.byteLength);
     let at = 0;
     for (const part of [f32, f16, u8]) { bytes.set(new Uint8Array(part.buffer), at); at += part.byteLength; }
     bytes.set(new Uint8Array(u16.buffer), at);
@@ -40,6 +40,16 @@ export const cases = [{
     assert(Math.abs(t[3].data[1] - 3) < 1e-6 && Math.abs(t[3].data[2] - 67.535) < 1e-3, `uint16: ${t[3].data}`);
     const only = await readTfjsModel(json, read, (name) => name === 'q8');
     assert(only.length === 1 && only[0].name === 'q8', 'filter');
+    // Shards as an ArrayBuffer or another view give the same tensors (never zeros); readShard is told
+    // how many bytes the group still needs.
+    const asked = [];
+    for (const wrap of [(u) => u.slice().buffer, (u) => new DataView(u.slice().buffer), (u) => new Uint8ClampedArray(u.slice())]) {
+      const even = shardsOf(bytes, 8);
+      const got = await readTfjsModel({ weightsManifest: [{ ...json.weightsManifest[0], paths: even.map((_, i) => `s${i}`) }] },
+        async (p, max) => { asked.push(max); return wrap(even[Number(p.slice(1))]); });
+      for (let i = 0; i < t.length; i++) assert(got[i].data.every((v, j) => Object.is(v, t[i].data[j])), `${got[i].name} from ${wrap}`);
+    }
+    assert(asked.slice(0, 4).join() === `${bytes.length},${bytes.length - 8},${bytes.length - 16},${bytes.length - 24}`, `maxBytes: ${asked.slice(0, 4)}`);
     return t.map((x) => x.data);
   },
 }, {
@@ -55,6 +65,21 @@ export const cases = [{
     await expectError(() => readTfjsModel(group([{ name: 'x', shape: [1], dtype: 'float32', quantization: { dtype: 'uint8', min: 0 } }]), read), 'FORMAT');
     const ok = await readTfjsModel(group([{ name: 'x', shape: [2], dtype: 'float32' }]), read);
     assert(ok[0].data.length === 2, 'a tensor that fits is read');
+    // A shard that brings more bytes than the manifest declares (a device file, the wrong file).
+    await expectError(() => readTfjsModel(group([{ name: 'x', shape: [1], dtype: 'float32' }]), read), 'FORMAT');
+    // Paths that leave the model's folder are refused before readShard sees them.
+    const seen = [];
+    const spy = async (p) => { seen.push(p); return new Uint8Array(8); };
+    for (const p of ['../../../../etc/passwd', '/etc/passwd', 'a/../../b', 'a//b', './a', 'C:\\x', 'https://example.com/x', 'a\\..\\b', '', 'a\u0000b']) {
+      await expectError(() => readTfjsModel({ weightsManifest: [{ paths: [p], weights: [{ name: 'x', shape: [2], dtype: 'float32' }] }] }, spy), 'FORMAT');
+    }
+    assert(seen.length === 0, `readShard was called with ${seen}`);
+    assert((await readTfjsModel({ weightsManifest: [{ paths: ['sub/dir/a.bin'], weights: [{ name: 'x', shape: [2], dtype: 'float32' }] }] }, spy)).length === 1, 'a path in a subfolder is fine');
+    // A readShard that returns something else is an ARG error, not zeros.
+    for (const wrong of ['bytes', null, [1, 2, 3], { length: 8 }]) {
+      await expectError(() => readTfjsModel(group([{ name: 'x', shape: [2], dtype: 'float32' }]), async () => wrong), 'ARG');
+    }
+    await expectError(() => readTfjsModel(group([]), 'not a function'), 'ARG');
   },
 }];
 
