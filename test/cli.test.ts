@@ -3,7 +3,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtemp, mkdir, readFile, symlink, writeFile, readdir } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, symlink, writeFile, readdir, link as link_ } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -177,6 +177,24 @@ describe('CLI', () => {
     await writeFile(join(tf, 'model.json'), manifest('w.bin'));
     const ok = await bitstack('compress', join(tf, 'model.json'), '-o', out, '--min-dim', '2', '--blocks', '2', '--quiet');
     expect(ok.stdout).toMatch(/1 matrices/);
+  }, 120_000);
+
+  it('outputs never clobber inputs; temporary files of killed runs are removed', async () => {
+    const out = join(dir, 'ffn.safetensors'); // from the first test
+    const before = await readFile(out);
+    expect(await fails('extract', out, '--budget', '100MB', '-o', out)).toMatch(/^bitstack-wasm: ARG: the output .* is the input/);
+    const link = join(dir, 'ffn-link.safetensors');
+    await link_(out, link);
+    expect(await fails('extract', out, '--budget', '100MB', '-o', link)).toMatch(/is the same file as the input .* \(a link\)/);
+    expect(await fails('compress', model, '-o', model)).toMatch(/is the input/);
+    expect(Buffer.compare(await readFile(out), before)).toBe(0);
+    // A run killed with SIGKILL leaves <out>.partial-<pid>; the next run removes it (the pid is gone), not a live one's.
+    const dense = join(dir, 'stale.safetensors');
+    await writeFile(`${dense}.partial-999999999`, 'left by a killed run');
+    await writeFile(`${dense}.partial-${process.pid}`, 'a live process');
+    await bitstack('extract', out, '--budget', '100MB', '-o', dense);
+    const left = (await readdir(dir)).filter((f) => f.startsWith('stale.safetensors.partial-'));
+    expect(left).toEqual([`stale.safetensors.partial-${process.pid}`]);
   }, 120_000);
 
   it('bad arguments and files: one line on stderr, non-zero exit', async () => {

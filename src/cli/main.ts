@@ -4,10 +4,10 @@
 
 import { Command, InvalidArgumentError } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { init } from '../entry/node.js';
 import { BitstackError, writeSafetensors, readSafetensors, isBlockTensor, type Bitstack, type StackedMatrix, type Stack, type StackFileTensor, type SafetensorsDtype } from '../core.js';
@@ -93,18 +93,54 @@ function keptTensors(bw: Bitstack, kept: Tensor[], keepDtype?: 'f16' | 'bf16') {
   return { tensors, asStored };
 }
 
-/** Writes bytes to `path` through a temporary name, so an interrupted run leaves no half-written file. */
-async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Writes bytes (or text) to `path` through a temporary name `<path>.partial-<pid>`, so an interrupted
+ * run (SIGINT, SIGTERM, SIGHUP, a full disk) leaves no half-written or empty file; temporary files of
+ * runs that were killed (SIGKILL: their process is gone) are removed first.
+ */
+async function writeAtomically(path: string, bytes: Uint8Array | string): Promise<void> {
   const tmp = `${path}.partial-${process.pid}`;
-  const cleanup = () => { rm(tmp, { force: true }).finally(() => process.exit(130)); };
-  process.once('SIGINT', cleanup);
+  const cleanup = (signal: NodeJS.Signals) => { rm(tmp, { force: true }).finally(() => process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15))); };
+  for (const s of SIGNALS) process.once(s, cleanup);
   try {
     await mkdir(dirname(path) || '.', { recursive: true });
+    await removeStalePartials(path);
     await writeFile(tmp, bytes);
     await rename(tmp, path);
   } finally {
-    process.off('SIGINT', cleanup);
+    for (const s of SIGNALS) process.off(s, cleanup);
     await rm(tmp, { force: true });
+  }
+}
+
+/** Removes `<path>.partial-<pid>` files whose process no longer runs. */
+async function removeStalePartials(path: string): Promise<void> {
+  const prefix = `${basename(path)}.partial-`;
+  for (const name of await readdir(dirname(path) || '.').catch(() => [] as string[])) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length));
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    let alive = true;
+    try { process.kill(pid, 0); } catch (e) { alive = (e as NodeJS.ErrnoException).code === 'EPERM'; }
+    if (!alive) await rm(join(dirname(path) || '.', name), { force: true });
+  }
+}
+
+/** An output must not be (or be a hard link of) an input: ARG error before anything is read or written. */
+async function checkNotAnInput(output: string, inputs: string[]): Promise<void> {
+  const out = await stat(output).catch(() => null);
+  // A folder input (a model of several files): every file in it is an input.
+  const all: string[] = [];
+  for (const input of inputs) {
+    all.push(input);
+    if ((await stat(input).catch(() => null))?.isDirectory()) all.push(...(await readdir(input)).map((f) => join(input, f)));
+  }
+  for (const input of all) {
+    if (resolve(input) === resolve(output)) throw new BitstackError('ARG', `the output ${output} is the input ${input}: choose another -o`);
+    const inp = await stat(input).catch(() => null);
+    if (out && inp && out.dev === inp.dev && out.ino === inp.ino) throw new BitstackError('ARG', `the output ${output} is the same file as the input ${input} (a link): choose another -o`);
   }
 }
 
@@ -239,8 +275,8 @@ async function report(dir: string, rows: ReportRow[], rtnRowsAll: RtnRow[], extr
     { name: 'RTN g32 full-range', points: rtnSeries('full-range'), dashed: true },
     ...names.map((n) => ({ name: shortName(n), points: rows.map((r) => [r.bits, r.per[n]] as [number, number]) })),
   ]);
-  await writeFile(join(dir, 'report.svg'), svg);
-  await writeFile(join(dir, 'report.json'), JSON.stringify({ budget: 'bits = bits per compressed parameter (blocks only); bytes = kept tensors + blocks', rows, rtn: rtnRowsAll, ...cmp, ...extra }, null, 1));
+  await writeAtomically(join(dir, 'report.svg'), svg);
+  await writeAtomically(join(dir, 'report.json'), JSON.stringify({ budget: 'bits = bits per compressed parameter (blocks only); bytes = kept tensors + blocks', rows, rtn: rtnRowsAll, ...cmp, ...extra }, null, 1));
   return cmp;
 }
 
@@ -307,6 +343,7 @@ compressOptions(program.command('compress')
     return v;
   }))
   .action(async (model: string, o: CompressOptions & { output: string }) => {
+    await checkNotAnInput(o.output, [model]);
     const bw = await init();
     const t0 = Date.now();
     const { mats, originals, kept } = await compressTensors(bw, await loadModel(bw, model), o);
@@ -347,6 +384,7 @@ program.command('extract')
   }, 'original')
   .option('--min-blocks <n>', 'blocks every matrix gets at least', int('--min-blocks', 1, 64), 1)
   .action(async (file: string, o: { budget: string; output: string; dtype: 'original' | 'f16' | 'bf16' | 'f32'; minBlocks: number }) => {
+    await checkNotAnInput(o.output, [file]);
     const bw = await init();
     const { st, file: f, others, originals } = await openStackFile(bw, file);
     const budget = budgetBytes(st, parseBudget(o.budget));
@@ -380,6 +418,7 @@ program.command('eval')
     const rtnAll = rtnRows(bw, originals, st);
     printTable(rows, rtnAll);
     await mkdir(o.output, { recursive: true });
+    for (const f of ['report.svg', 'report.json']) await checkNotAnInput(join(o.output, f), [original, compressed]);
     const cmp = await report(o.output, rows, rtnAll);
     for (const line of cmp.lines) console.log(line);
     console.log(`wrote ${join(o.output, 'report.svg')} and report.json`);
