@@ -4,6 +4,7 @@
 
 import { Command, InvalidArgumentError } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
+import { RE2JS } from 're2js';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -22,13 +23,17 @@ const int = (name: string, lo: number, hi: number) => (v: string) => {
   if (!Number.isInteger(n) || n < lo || n > hi) throw new InvalidArgumentError(`${name} must be an integer in [${lo}, ${hi}]`);
   return n;
 };
-const regex = (v: string) => {
-  try { return new RegExp(v); } catch { throw new InvalidArgumentError(`not a regular expression: ${v}`); }
+/** A name filter in linear time (RE2 syntax: no backreferences or lookaround), so no pattern can hang the CLI. */
+interface NameFilter { test(name: string): boolean }
+const regex = (v: string): NameFilter => {
+  let re: ReturnType<typeof RE2JS.compile>;
+  try { re = RE2JS.compile(v); } catch (e) { throw new InvalidArgumentError(`not a regular expression (RE2 syntax): ${v}: ${(e as Error).message}`); }
+  return { test: (name: string) => re.matcher(name).find() };
 };
 
 interface CompressOptions {
   rank: number | 'auto'; ranks?: number[]; factors: 'int8' | 'f16'; blocks: number;
-  include?: RegExp; exclude?: RegExp; minDim: number; svd: 'randomized' | 'exact'; keepDtype?: 'f16' | 'bf16'; quiet?: boolean;
+  include?: NameFilter; exclude?: NameFilter; minDim: number; svd: 'randomized' | 'exact'; keepDtype?: 'f16' | 'bf16'; quiet?: boolean;
 }
 
 /** The matrix a tensor is decomposed as: its shape without leading 1s (a 1×1 convolution [1, 1, m, n] is m×n), or null. */
@@ -326,8 +331,8 @@ const compressOptions = (c: Command) => c
   }, 'int8')
   .option('--blocks <n>', 'blocks per matrix', int('--blocks', 1, 64), 16)
   .option('-q, --quiet', 'no progress bar')
-  .option('--include <regex>', 'decompose only matching tensor names', regex)
-  .option('--exclude <regex>', 'leave matching tensor names as they are', regex)
+  .option('--include <regex>', 'decompose only matching tensor names (RE2 syntax, linear time)', regex)
+  .option('--exclude <regex>', 'leave matching tensor names as they are (RE2 syntax)', regex)
   .option('--min-dim <n>', 'decompose only 2-D tensors with both sides ≥ n', int('--min-dim', 1, 1 << 30), 256)
   .option('--svd <kind>', 'randomized | exact', (v) => {
     if (v !== 'randomized' && v !== 'exact') throw new InvalidArgumentError('--svd must be randomized or exact');
