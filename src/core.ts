@@ -10,7 +10,7 @@ import { decompose, decomposeAsync, packSigns, toFloat16, fromFloat16, type Deco
 import { stack, readStack, type Stack, type StackOptions, type StackOrder } from './ops/stack.js';
 import { dctBasis, dctSelect, backProject, svdProject, type DctSelectOptions, type Projection } from './ops/dct.js';
 import { WasmMatrix } from './matrix.js';
-import { dim, f32, type F32Operand } from './ops/validate.js';
+import { boolOption, dim, f32, options, type F32Operand } from './ops/validate.js';
 
 export { BitstackError, type BitstackErrorCode } from './errors.js';
 export type { MatmulOptions } from './ops/matmul.js';
@@ -125,6 +125,7 @@ async function compileUnchecked(source: WasmSource): Promise<WebAssembly.Module>
 /** Builds the `init` function of one runtime entry. */
 export function createInit(loader: SourceLoader): (options?: InitOptions) => Promise<Bitstack> {
   return async function init(options: InitOptions = {}): Promise<Bitstack> {
+    if (options === null || typeof options !== 'object') throw new BitstackError('ARG', `init options must be an object, got ${options === null ? 'null' : typeof options}`);
     const { relaxed = false } = options;
     if (relaxed !== true && relaxed !== false && relaxed !== 'auto') {
       throw new BitstackError('ARG', `options.relaxed must be true, false or 'auto', got ${String(relaxed)}`);
@@ -280,10 +281,11 @@ export class Bitstack {
    * packed for the micro-kernel (about as many bytes again) so later products skip packing.
    */
   matrix(data: Float32Array, rows: number, cols: number, opts: { prepack?: boolean } = {}): WasmMatrix {
+    opts = options('opts', opts);
     rows = dim('rows', rows);
     cols = dim('cols', cols);
     f32('data', data, rows * cols, `rows×cols (${rows}×${cols})`);
-    return new WasmMatrix(this.#rt, data, rows, cols, opts.prepack ?? true);
+    return new WasmMatrix(this.#rt, data, rows, cols, boolOption('opts.prepack', opts.prepack, true));
   }
 
   /** Bytes of wasm memory currently reserved by the module (it grows on demand, never shrinks). */

@@ -4,7 +4,7 @@
 
 import type { Runtime } from '../runtime.js';
 import { BitstackError } from '../errors.js';
-import { dim, f32, intOption } from './validate.js';
+import { boolOption, dim, f32, intOption, options } from './validate.js';
 
 /** Progress of a decomposition, reported after every block. */
 export interface DecomposeProgress {
@@ -353,6 +353,7 @@ export interface DecomposeAsyncOptions extends DecomposeOptions {
 export async function decomposeAsync(
   rt: Runtime, w: Float32Array, m: number, n: number, opts: DecomposeAsyncOptions = {},
 ): Promise<StackedMatrix> {
+  opts = options('opts', opts);
   const signal = opts.signal;
   if (signal !== undefined && (signal === null || typeof signal !== 'object' || typeof signal.aborted !== 'boolean')) {
     throw new BitstackError('ARG', 'opts.signal must be an AbortSignal');
@@ -393,6 +394,7 @@ function yieldToHost(resolve: (v?: unknown) => void): void {
 function* decomposeSteps(
   rt: Runtime, w: Float32Array, m: number, n: number, opts: DecomposeOptions,
 ): Generator<void, StackedMatrix, void> {
+  opts = options('opts', opts);
   m = dim('m', m);
   n = dim('n', n);
   const { kmax, mask } = rankChoice(opts, m, n);
@@ -426,7 +428,7 @@ function* decomposeSteps(
   // The residual (resident) and one block's arena: its outputs, f32 factors and the kernel's scratch.
   rt.fits(`decompose of ${m}×${n}`, 4 * m * n + Math.ceil(m * n / 8) + 6 * kmax * (m + n) + 4 * kmax + 8 * 64
     + rt.exports.bitstack_block_scratch_bytes(m, n, kmax, method, powerIters, oversample));
-  const subtractRounded = opts.subtractRounded ?? true;
+  const subtractRounded = boolOption('opts.subtractRounded', opts.subtractRounded, true);
   const start = Date.now();
   // The residual stays resident across blocks.
   const residual = rt.allocResident(4 * m * n);

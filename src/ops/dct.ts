@@ -1,6 +1,6 @@
 import type { Runtime } from '../runtime.js';
 import { BitstackError } from '../errors.js';
-import { dim, f32, intOption } from './validate.js';
+import { boolOption, dim, f32, intOption, options } from './validate.js';
 import { svd } from './svd.js';
 import { matmul } from './matmul.js';
 
@@ -72,6 +72,7 @@ function oneOf<T extends string>(name: string, v: unknown, allowed: readonly T[]
 }
 
 export function dctSelect(rt: Runtime, g: Float32Array, m: number, n: number, r: number, opts: DctSelectOptions = {}): Projection {
+  opts = options('opts', opts);
   m = dim('m', m);
   n = dim('n', n);
   const norm = oneOf('opts.norm', opts.norm, ['l1', 'l2'] as const, 'l1');
@@ -143,12 +144,13 @@ export function backProject(rt: Runtime, p: Projection): Float32Array {
 export function svdProject(
   rt: Runtime, g: Float32Array, m: number, n: number, r: number, opts: { exact?: boolean; side?: 'left' | 'right' } = {},
 ): Projection {
+  opts = options('opts', opts);
   m = dim('m', m);
   n = dim('n', n);
   const side = oneOf('opts.side', opts.side, ['left', 'right'] as const, m >= n ? 'right' : 'left');
   r = intOption('r', r, 0, 1, Math.min(m, n));
   f32('g', g, m * n, `m×n (${m}×${n})`);
-  const exact = !!opts.exact;
+  const exact = boolOption('opts.exact', opts.exact, false);
   const d = svd(rt, g, m, n, exact ? {} : { rank: r });
   const k = d.S.length;
   let basis: Float32Array, projected: Float32Array;

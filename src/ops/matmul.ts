@@ -1,7 +1,7 @@
 import type { Runtime } from '../runtime.js';
 import { BitstackError } from '../errors.js';
 import { WasmMatrix } from '../matrix.js';
-import { checkOperand, dim, f32, operand, type F32Operand } from './validate.js';
+import { boolOption, checkOperand, dim, f32, operand, options, type F32Operand } from './validate.js';
 
 /** Options of {@link matmul}. */
 export interface MatmulOptions {
@@ -23,10 +23,11 @@ export interface MatmulOptions {
 export function matmul(
   rt: Runtime, a: F32Operand, b: F32Operand, m: number, k: number, n: number, opts: MatmulOptions = {},
 ): Float32Array | WasmMatrix {
+  opts = options('opts', opts);
   m = dim('m', m);
   k = dim('k', k);
   n = dim('n', n);
-  const transA = !!opts.transA, transB = !!opts.transB;
+  const transA = boolOption('opts.transA', opts.transA, false), transB = boolOption('opts.transB', opts.transB, false);
   rt.fits(`matmul ${m}×${k}·${k}×${n}`, 4 * (m * k + k * n + m * n) + 3 * 64 + rt.exports.gemm_scratch_bytes(m, k, n, transA ? 1 : 0, 0));
   const shapeA = transA ? `k×m (${k}×${m})` : `m×k (${m}×${k})`;
   const shapeB = transB ? `n×k (${n}×${k})` : `k×n (${k}×${n})`;

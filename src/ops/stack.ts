@@ -9,6 +9,7 @@
 import type { Runtime } from '../runtime.js';
 import { BitstackError } from '../errors.js';
 import { StackedMatrix, type BlockData, type FactorType } from './bitstack.js';
+import { boolOption, options } from './validate.js';
 import { readSafetensors, writeSafetensors, tensorBytes, type SafetensorsEntry, type SafetensorsDtype } from '../formats/safetensors.js';
 
 /** A global order: [matrix name, block index], each block after its predecessor. */
@@ -155,12 +156,11 @@ export class Stack {
    */
   selectForBudget(bytes: number, opts: BudgetOptions = {}): Record<string, number> {
     if (typeof bytes !== 'number' || !(bytes >= 0)) throw new BitstackError('ARG', `budget must be a non-negative number of bytes, got ${String(bytes)}`);
-    if (opts === null || typeof opts !== 'object') throw new BitstackError('ARG', 'opts must be an object');
+    opts = options('opts', opts);
     const most = Math.max(...Object.values(this.matrices).map((m) => m.blockCount));
     const minBlocks = opts.minBlocks === undefined ? 1 : opts.minBlocks;
     if (!Number.isInteger(minBlocks) || minBlocks < 0 || minBlocks > most) throw new BitstackError('ARG', `opts.minBlocks must be an integer in [0, ${most}], got ${String(opts.minBlocks)}`);
-    if (opts.fill !== undefined && typeof opts.fill !== 'boolean') throw new BitstackError('ARG', 'opts.fill must be a boolean');
-    const fill = opts.fill ?? true;
+    const fill = boolOption('opts.fill', opts.fill, true);
     const minimum = this.minimumBytes(minBlocks);
     if (bytes < minimum) {
       const bits = (minimum - this.keptBytes) * 8 / this.parameterCount;
@@ -193,6 +193,9 @@ export class Stack {
    * shapes, ranks and errors, and `opts.metadata` (string values).
    */
   toSafetensors(opts: { prepend?: StackFileTensor[]; metadata?: Record<string, string> } = {}): Uint8Array {
+    opts = options('opts', opts);
+    if (opts.prepend !== undefined && !Array.isArray(opts.prepend)) throw new BitstackError('ARG', 'opts.prepend must be an array of tensors');
+    for (const v of Object.values(options('opts.metadata', opts.metadata))) if (typeof v !== 'string') throw new BitstackError('ARG', 'opts.metadata values must be strings');
     const tensors: StackFileTensor[] = [...(opts.prepend ?? [])];
     const info = Object.create(null) as Record<string, unknown>;
     for (const [name, sm] of Object.entries(this.matrices)) {
@@ -219,14 +222,18 @@ export class Stack {
 
 export function stack(mats: Record<string, StackedMatrix>, opts: StackOptions = {}): Stack {
   if (typeof mats !== 'object' || mats === null || !Object.keys(mats).length) throw new BitstackError('ARG', 'stack needs { name: StackedMatrix, … }');
-  if (opts === null || typeof opts !== 'object') throw new BitstackError('ARG', 'opts must be an object');
+  opts = options('opts', opts);
   for (const [name, sm] of Object.entries(mats)) {
     if (!(sm instanceof StackedMatrix)) throw new BitstackError('ARG', `${name} is not a StackedMatrix`);
     if (!sm.blockCount) throw new BitstackError('ARG', `${name} was freed`);
   }
   const kept = opts.keptBytes ?? 0;
   if (typeof kept !== 'number' || !Number.isSafeInteger(kept) || kept < 0) throw new BitstackError('ARG', `opts.keptBytes must be a non-negative integer, got ${String(kept)}`);
-  const order = opts.order !== undefined ? checkOrder(mats, opts.order) : defaultOrder(mats, !!opts.levelByLevel, opts.importance ?? {});
+  const importance = options('opts.importance', opts.importance);
+  for (const [name, v] of Object.entries(importance)) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new BitstackError('ARG', `opts.importance[${JSON.stringify(name)}] must be a finite number ≥ 0, got ${String(v)}`);
+  }
+  const order = opts.order !== undefined ? checkOrder(mats, opts.order) : defaultOrder(mats, boolOption('opts.levelByLevel', opts.levelByLevel, false), importance);
   return new Stack(mats, order, kept);
 }
 
@@ -304,7 +311,7 @@ const nonFiniteHalf = (h: Uint16Array) => h.some((v) => (v & 0x7c00) === 0x7c00)
  * are not block parts are the caller's (kept tensors): their bytes are the stack's `keptBytes`.
  */
 export function readStack(rt: Runtime, bytes: Uint8Array, opts: { order?: StackOrder; compressionConfig?: unknown } = {}): Stack {
-  if (opts === null || typeof opts !== 'object') throw new BitstackError('ARG', 'opts must be an object');
+  opts = options('opts', opts);
   const file = readSafetensors(bytes);
   const parts = new Map<string, FileParts>();
   const scales = new Map<string, SafetensorsEntry>();

@@ -1,6 +1,6 @@
 import type { Runtime } from '../runtime.js';
 import { BitstackError } from '../errors.js';
-import { dim, floats, intOption } from './validate.js';
+import { boolOption, dim, floats, intOption, options } from './validate.js';
 
 /** Options of {@link svd}. */
 export interface SvdOptions {
@@ -50,10 +50,10 @@ export interface SvdResult<A extends Float32Array | Float64Array> {
 export function svd<A extends Float32Array | Float64Array>(
   rt: Runtime, a: A, m: number, n: number, opts: SvdOptions = {},
 ): SvdResult<A> {
+  opts = options('opts', opts);
   m = dim('m', m);
   n = dim('n', n);
-  const wantUV = opts.computeUV ?? true;
-  if (typeof wantUV !== 'boolean') throw new BitstackError('ARG', `opts.computeUV must be a boolean`);
+  const wantUV = boolOption('opts.computeUV', opts.computeUV, true);
   const maxSweeps = intOption('opts.maxSweeps', opts.maxSweeps, 30, 1, 1000);
   const p = Math.min(m, n), big = Math.max(m, n);
   const rank = opts.rank === undefined ? 0 : intOption('opts.rank', opts.rank, 0, 1, p);

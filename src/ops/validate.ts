@@ -79,3 +79,17 @@ export function intOption(name: string, v: unknown, fallback: number, lo: number
   }
   return v;
 }
+
+/** An options argument: undefined → {}, else it must be an object (null, a number or a string is an ARG error). */
+export function options<T extends object>(name: string, v: T | undefined | null): T {
+  if (v === undefined) return {} as T;
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new BitstackError('ARG', `${name} must be an object, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
+  return v;
+}
+
+/** A boolean option: undefined → fallback, else it must be true or false ('no', 1 … are ARG errors). */
+export function boolOption(name: string, v: unknown, fallback: boolean): boolean {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw new BitstackError('ARG', `${name} must be true or false, got ${JSON.stringify(v) ?? String(v)}`);
+  return v;
+}

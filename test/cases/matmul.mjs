@@ -211,3 +211,32 @@ cases.push({
     return [first, t, viaResident];
   },
 });
+
+cases.push({
+  name: 'API: options of the wrong type are ARG errors everywhere (never a TypeError)',
+  async run({ bw, init }) {
+    const a = randomF32(6, 1), w = randomF32(12 * 10, 2);
+    const sm = bw.decompose(w, 12, 10, { blocks: 2 });
+    const st = bw.stack({ a: sm });
+    const calls = [
+      () => bw.matmul(a, a, 2, 3, 2, null), () => bw.matmul(a, a, 2, 3, 2, { transA: 'no' }), () => bw.matmul(a, a, 2, 3, 2, 7),
+      () => bw.svd(a, 2, 3, null), () => bw.svd(a, 2, 3, { computeUV: 'yes' }),
+      () => bw.dctSelect(w, 12, 10, 2, null), () => bw.svdProject(w, 12, 10, 2, { exact: 1 }),
+      () => bw.decompose(w, 12, 10, null), () => bw.decompose(w, 12, 10, { subtractRounded: 'no' }), () => bw.decompose(w, 12, 10, 'fast'),
+      () => bw.decomposeAsync(w, 12, 10, null),
+      () => bw.stack({ a: sm }, null), () => bw.stack({ a: sm }, { importance: { a: NaN } }), () => bw.stack({ a: sm }, { importance: { a: -1 } }),
+      () => bw.stack({ a: sm }, { importance: 3 }), () => bw.stack({ a: sm }, { levelByLevel: 'yes' }),
+      () => st.selectForBudget(1e9, null), () => st.selectForBudget(1e9, { fill: 1 }), () => st.selectForBudget(1e9, { minBlocks: 1.5 }),
+      () => st.toSafetensors(null), () => st.toSafetensors({ prepend: 'x' }), () => st.toSafetensors({ metadata: { a: 1 } }),
+      () => bw.readStack(st.toSafetensors(), null),
+      () => sm.byteLength(-1), () => sm.byteLength(1.5), () => sm.reconstruct(-1), () => sm.blockByteLength(-1),
+      () => bw.matrix(a, 2, 3, null), () => bw.matrix(a, 2, 3, { prepack: 'no' }),
+      () => init(null),
+    ];
+    for (const [i, call] of calls.entries()) {
+      const e = await expectError(call, 'ARG');
+      assert(e.message.length > 0, `call ${i}`);
+    }
+    sm.free();
+  },
+});
