@@ -293,8 +293,21 @@ export class Bitstack {
     return this.#rt.exports.memory.buffer.byteLength;
   }
 
-  /** Bytes held by resident matrices (WasmMatrix) not yet freed, including holes between them. */
+  /** Bytes held by resident buffers — WasmMatrix, StackedMatrix blocks, cached DCT bases — including holes between them. */
   get residentBytes(): number {
     return this.#rt.residentBytes;
+  }
+
+  /** Frees the caches (the resident DCT bases, at most 64 MB): later calls rebuild what they need. */
+  clearCaches(): void {
+    this.#rt.clearCaches();
+  }
+
+  /**
+   * Frees everything this instance holds and makes it unusable: every later call on it, or on a
+   * matrix or stack it made, is an `ARG` error. Its memory goes when nothing references it.
+   */
+  dispose(): void {
+    this.#rt.dispose();
   }
 }

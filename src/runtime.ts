@@ -20,8 +20,8 @@ export type { KernelExports } from './abi/exports.generated.js';
 export const MAX_ARENA_BYTES = 2 ** 32 - 2 ** 20;
 
 export class Runtime {
-  readonly exports: KernelExports;
-  readonly #heap: Heap;
+  exports: KernelExports;
+  #heap: Heap;
   #depth = 0;
 
   /** Status codes and option values, read from the module (assembly/index.ts owns them). */
@@ -55,6 +55,29 @@ export class Runtime {
       FACTORS_F16: g('BITSTACK_FACTORS_F16'), FACTORS_I8: g('BITSTACK_FACTORS_I8'),
     });
     this.#heap = new Heap(this.exports);
+  }
+
+  readonly #clearers: Array<() => void> = [];
+
+  /** Registers how a cache (e.g. the DCT bases) frees its resident buffers, for clearCaches and dispose. */
+  onClearCaches(clear: () => void): void {
+    this.#clearers.push(clear);
+  }
+
+  /** Frees every cache's resident buffers. */
+  clearCaches(): void {
+    for (const clear of this.#clearers) clear();
+  }
+
+  /**
+   * Frees everything and makes the instance unusable: every later call, through the Bitstack or any
+   * matrix it made, is an ARG error. The module's memory is released when nothing references it.
+   */
+  dispose(): void {
+    this.clearCaches();
+    const gone = () => { throw new BitstackError('ARG', 'this bitstack-wasm instance was disposed'); };
+    this.exports = new Proxy({} as KernelExports, { get: gone });
+    this.#heap = new Proxy({} as Heap, { get: gone });
   }
 
   /** Runs `fn` with an arena scope: everything allocated inside is freed afterwards, even on error. */

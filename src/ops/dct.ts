@@ -34,22 +34,39 @@ export interface Projection {
 
 /** Transform length from which 'auto' uses the FFT (bench/dct.mjs measures the crossover). */
 export const FFT_CROSSOVER = 64;
-/** Bases of at most this many bytes stay resident between calls. */
-const CACHE_LIMIT_BYTES = 64 << 20;
+/** The resident bases of all sizes together stay within this many bytes (least recently used go first). */
+export const DCT_CACHE_BYTES = 64 << 20;
 
-const caches = new WeakMap<Runtime, Map<number, number>>();
+const caches = new WeakMap<Runtime, Map<number, { ptr: number; size: number }>>();
 
-/** Pointer to the resident n×n basis (cached per n up to 64 MB), or 0 when it must be built per call. */
+/** Pointer to the resident n×n basis (an LRU cache of at most DCT_CACHE_BYTES), or 0 when it must be built per call. */
 function cachedBasis(rt: Runtime, n: number): number {
   let cache = caches.get(rt);
-  if (!cache) caches.set(rt, (cache = new Map()));
+  if (!cache) {
+    const made = new Map<number, { ptr: number; size: number }>();
+    caches.set(rt, (cache = made));
+    rt.onClearCaches(() => { for (const b of made.values()) rt.freeResident(b.ptr, b.size); made.clear(); });
+  }
   const hit = cache.get(n);
-  if (hit !== undefined) return hit;
-  if (4 * n * n > CACHE_LIMIT_BYTES) return 0;
-  const { ptr } = rt.allocResident(4 * n * n);
-  rt.exports.dct_basis(n, 0, n, ptr);
-  cache.set(n, ptr);
-  return ptr;
+  if (hit !== undefined) {
+    cache.delete(n);
+    cache.set(n, hit); // most recently used last
+    return hit.ptr;
+  }
+  const size = 4 * n * n;
+  if (size > DCT_CACHE_BYTES) return 0;
+  let total = size;
+  for (const b of cache.values()) total += b.size;
+  for (const [k, b] of cache) {
+    if (total <= DCT_CACHE_BYTES) break;
+    rt.freeResident(b.ptr, b.size);
+    cache.delete(k);
+    total -= b.size;
+  }
+  const block = rt.allocResident(size);
+  rt.exports.dct_basis(n, 0, n, block.ptr);
+  cache.set(n, block);
+  return block.ptr;
 }
 
 /** The orthonormal DCT-II basis, n×n row-major: D[k][j] = c_k·cos(π(2j+1)k/(2n)). */

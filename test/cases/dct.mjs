@@ -180,3 +180,29 @@ cases.push({
     await expectError(() => bw.svdProject(g, 6, 4, 5), 'ARG');
   },
 });
+
+cases.push({
+  name: 'dct: the basis cache stays within 64 MB (LRU), clearCaches frees it, dispose ends the instance',
+  async run({ init }) {
+    const bw = await init();
+    const limit = 64 * 2 ** 20;
+    const first = [];
+    for (let i = 0; i < 20; i++) {
+      const n = 1000 + 8 * i; // 4.0–4.6 MB each: 20 of them would hold 86 MB
+      const p = bw.dctSelect(randomF32(4 * n, i), 4, n, 3, { side: 'right', method: 'matmul' });
+      if (i === 0) first.push(...p.indices);
+      assert(bw.residentBytes > 0 && bw.residentBytes <= limit, `after ${i + 1} sizes: ${bw.residentBytes} resident bytes`);
+    }
+    // The first size was evicted; computing it again gives the same selection.
+    const again = bw.dctSelect(randomF32(4 * 1000, 0), 4, 1000, 3, { side: 'right', method: 'matmul' });
+    assert(Array.from(again.indices).join() === first.join(), 'the same selection after eviction');
+    bw.clearCaches();
+    assert(bw.residentBytes === 0, `clearCaches leaves ${bw.residentBytes} bytes`);
+    const sm = bw.decompose(randomF32(64, 9), 8, 8, { blocks: 1 });
+    bw.dispose();
+    await expectError(() => bw.matmul(new Float32Array(4), new Float32Array(4), 2, 2, 2), 'ARG');
+    await expectError(() => sm.matvec(new Float32Array(8)), 'ARG');
+    await expectError(() => bw.dctBasis(8), 'ARG');
+    return [again.projected];
+  },
+});
