@@ -27,7 +27,7 @@ import { lutGemv, lutScratchBytes } from './bitstack/lut-gemv';
 import { f32ToF16, f16ToF32, bf16ToF32, f32ToBf16 } from './bitstack/f16';
 import { packSigns } from './bitstack/signs';
 import { blockBytes, decodeInt8, FACTORS_F16, FACTORS_I8 } from './bitstack/factors';
-import { OK, OUT_OF_MEMORY, BAD_ARGUMENT } from './status';
+import { OK, OUT_OF_MEMORY, BAD_ARGUMENT, NOT_REPRESENTABLE } from './status';
 
 // ---- Version and constants (immutable wasm globals) -------------------------
 
@@ -43,6 +43,8 @@ export const STATUS_OK: i32 = OK;
 export const STATUS_OUT_OF_MEMORY: i32 = OUT_OF_MEMORY;
 /** An argument is out of its documented range (the facade checks first; a raw host may see it). */
 export const STATUS_BAD_ARGUMENT: i32 = BAD_ARGUMENT;
+/** A result does not fit its storage type (BitStack factors beyond f16's range, or a nonzero scale rounding to 0). */
+export const STATUS_NOT_REPRESENTABLE: i32 = NOT_REPRESENTABLE;
 
 /** bitstack_block `method`: randomized subspace iteration. */
 export const BITSTACK_METHOD_SUBSPACE: i32 = METHOD_SUBSPACE;
@@ -183,7 +185,9 @@ export function dct_select_scratch_bytes(m: i32, n: i32, left: i32, fft: i32): f
  * rank r) with the largest error reduction per byte, factors stored by `factors`
  * (BITSTACK_FACTORS_*). Writes signs (⌈m·n/8⌉ bytes), aOut (m×k), bOut (k×n), aScale/bScale
  * (k f16 each, int8 only); a32 (m×kmax f32) and b32 (kmax×n f32) are scratch. out: f64 ‖R‖_F²
- * after the update, f64 sweeps of the small SVD, i32 k. Returns a status.
+ * after the update, f64 sweeps of the small SVD, i32 k. Returns a status: STATUS_NOT_REPRESENTABLE
+ * when the factors do not fit their storage (weights too large or too small: scale them); the
+ * residual is then left as it was.
  */
 export function bitstack_block(
   r: usize, m: i32, n: i32, kmax: i32, rankMask: u32, factors: i32, method: i32, iters: i32, oversample: i32, seed: u32,

@@ -25,7 +25,7 @@ export class Runtime {
   #depth = 0;
 
   /** Status codes and option values, read from the module (assembly/index.ts owns them). */
-  readonly abi: { OK: number; OUT_OF_MEMORY: number; BAD_ARGUMENT: number; METHOD_SUBSPACE: number; METHOD_EXACT: number; METHOD_KRYLOV: number; FACTORS_F16: number; FACTORS_I8: number };
+  readonly abi: { OK: number; OUT_OF_MEMORY: number; BAD_ARGUMENT: number; NOT_REPRESENTABLE: number; METHOD_SUBSPACE: number; METHOD_EXACT: number; METHOD_KRYLOV: number; FACTORS_F16: number; FACTORS_I8: number };
 
   constructor(instance: WebAssembly.Instance) {
     const ex = instance.exports as Record<string, unknown>;
@@ -50,7 +50,7 @@ export class Runtime {
     this.exports = view as unknown as KernelExports;
     const g = (name: keyof KernelExports) => ((ex[name] as WebAssembly.Global).value as number);
     this.abi = Object.freeze({
-      OK: g('STATUS_OK'), OUT_OF_MEMORY: g('STATUS_OUT_OF_MEMORY'), BAD_ARGUMENT: g('STATUS_BAD_ARGUMENT'),
+      OK: g('STATUS_OK'), OUT_OF_MEMORY: g('STATUS_OUT_OF_MEMORY'), BAD_ARGUMENT: g('STATUS_BAD_ARGUMENT'), NOT_REPRESENTABLE: g('STATUS_NOT_REPRESENTABLE'),
       METHOD_SUBSPACE: g('BITSTACK_METHOD_SUBSPACE'), METHOD_EXACT: g('BITSTACK_METHOD_EXACT'), METHOD_KRYLOV: g('BITSTACK_METHOD_KRYLOV'),
       FACTORS_F16: g('BITSTACK_FACTORS_F16'), FACTORS_I8: g('BITSTACK_FACTORS_I8'),
     });
@@ -174,6 +174,9 @@ export class Runtime {
       throw new BitstackError('OUT_OF_MEMORY', `${what}: could not grow wasm memory for scratch buffers`);
     }
     if (status === this.abi.BAD_ARGUMENT) throw new BitstackError('ARG', `${what}: the kernel rejected its arguments`);
+    if (status === this.abi.NOT_REPRESENTABLE) {
+      throw new BitstackError('NON_FINITE', `${what}: a result does not fit its storage type (values beyond float16's range, or so small a scale rounds to 0): scale the input`);
+    }
     throw new BitstackError('WASM', `${what}: kernel returned unknown status ${status}`);
   }
 }

@@ -12,7 +12,7 @@ import { blockKrylovSvd, blockKrylovSvdScratchBytes } from '../svd/block-krylov'
 import { svd, svdScratchBytes, SVD_OUT_OF_MEMORY } from '../svd/svd';
 import { packSignsAndAbs } from './signs';
 import { chooseRank, storeFactors } from './factors';
-import { OK, OUT_OF_MEMORY, BAD_ARGUMENT } from '../status';
+import { OK, OUT_OF_MEMORY, BAD_ARGUMENT, NOT_REPRESENTABLE } from '../status';
 
 export const METHOD_SUBSPACE = 0;
 export const METHOD_EXACT = 1;
@@ -54,7 +54,10 @@ export function bitstackBlock(
   const k = chooseRank(s, kmax, rankMask, m, n, factors);
   if (k == 0) { release(saved); return BAD_ARGUMENT; }
   // A = U·√Σ, B = √Σ·Vᵀ in the storage type; a32/b32 hold what the residual subtracts.
-  storeFactors(s, u, width, vt, m, n, k, factors, !subtractRounded, aOut, bOut, aScale, bScale, a32, b32);
+  if (!storeFactors(s, u, width, vt, m, n, k, factors, !subtractRounded, aOut, bOut, aScale, bScale, a32, b32)) {
+    release(saved);
+    return NOT_REPRESENTABLE;
+  }
   const a = a32, b = b32;
   // R ← R − S ⊙ (A·B), reusing mag for A·B.
   if (gemm(a, b, mag, m, k, n, false, false, 0) != 0) { release(saved); return OUT_OF_MEMORY; }

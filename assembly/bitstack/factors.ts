@@ -44,14 +44,14 @@ export function chooseRank(s: usize, kmax: i32, mask: u32, m: i32, n: i32, facto
 /**
  * Stores v (count values, `stride` bytes apart as f32 at src) with one shared int8 scale:
  * q → dst (`qStride` bytes apart); unless `keepExact`, src is replaced by the decoded q·s.
- * Returns the f16 bits of s.
+ * Returns the f16 bits of s, or −1 when a nonzero vector's scale does not fit f16 (overflows,
+ * or rounds to 0): the values are then stored as zeros, and the caller reports it.
  */
-@inline function quantizeVector(src: usize, stride: usize, count: i32, dst: usize, qStride: usize, keepExact: bool): u16 {
+@inline function quantizeVector(src: usize, stride: usize, count: i32, dst: usize, qStride: usize, keepExact: bool): i32 {
   let amax: f32 = 0;
   for (let i = 0; i < count; i++) amax = max(amax, abs(load<f32>(src + <usize>i * stride)));
   const h = toHalf(amax / 127);
   const scale = fromHalf(h);
-  // A scale that rounds to zero (or overflows) keeps nothing rather than NaN: the residual keeps it.
   const ok = scale > 0 && scale < Infinity;
   for (let i = 0; i < count; i++) {
     let q: f32 = ok ? nearest(load<f32>(src + <usize>i * stride) / scale) : 0;
@@ -59,7 +59,7 @@ export function chooseRank(s: usize, kmax: i32, mask: u32, m: i32, n: i32, facto
     store<i8>(dst + <usize>i * qStride, <i8>q);
     if (!keepExact) store<f32>(src + <usize>i * stride, q * scale);
   }
-  return ok ? h : 0;
+  return ok ? <i32>h : amax > 0 ? -1 : 0;
 }
 
 /**
@@ -71,7 +71,7 @@ export function chooseRank(s: usize, kmax: i32, mask: u32, m: i32, n: i32, facto
 export function storeFactors(
   s: usize, u: usize, ldu: i32, vt: usize, m: i32, n: i32, k: i32, factors: i32, keepExact: bool,
   aOut: usize, bOut: usize, aScale: usize, bScale: usize, a32: usize, b32: usize,
-): void {
+): bool {
   // Exact products first (into a32, b32); then stored and decoded in place.
   for (let c = 0; c < k; c++) {
     const root = Math.sqrt(<f64>load<f32>(s + (<usize>c << 2)));
@@ -82,26 +82,46 @@ export function storeFactors(
       store<f32>(b32 + ((<usize>c * <usize>n + <usize>j) << 2), <f32>(<f64>load<f32>(vt + ((<usize>c * <usize>n + <usize>j) << 2)) * root));
     }
   }
+  let ok = true;
   if (factors == FACTORS_I8) {
     for (let c = 0; c < k; c++) {
       const ha = quantizeVector(a32 + (<usize>c << 2), <usize>k << 2, m, aOut + <usize>c, <usize>k, keepExact);
-      store<u16>(aScale + (<usize>c << 1), ha);
+      store<u16>(aScale + (<usize>c << 1), <u16>max(ha, 0));
       const hb = quantizeVector(b32 + (<usize>c * <usize>n << 2), 4, n, bOut + <usize>c * <usize>n, 1, keepExact);
-      store<u16>(bScale + (<usize>c << 1), hb);
+      store<u16>(bScale + (<usize>c << 1), <u16>max(hb, 0));
+      if (ha < 0 || hb < 0) ok = false;
     }
   } else {
-    halve(a32, m * k, aOut, keepExact);
-    halve(b32, k * n, bOut, keepExact);
+    // (the f32 values are checked before halve may round them in place)
+    for (let c = 0; c < k; c++) {
+      if (vanishes(a32 + (<usize>c << 2), <usize>k << 2, m) || vanishes(b32 + (<usize>c * <usize>n << 2), 4, n)) ok = false;
+    }
+    ok = halve(a32, m * k, aOut, keepExact) && halve(b32, k * n, bOut, keepExact) && ok;
   }
+  return ok;
 }
 
-/** f32 → f16 bits into dst; unless `keepExact`, src is replaced by the rounded values. */
-function halve(src: usize, count: i32, dst: usize, keepExact: bool): void {
+/** True when a vector has a nonzero value but every value rounds to ±0 in f16 (the factor would vanish). */
+function vanishes(src: usize, stride: usize, count: i32): bool {
+  let nonzero = false;
+  for (let i = 0; i < count; i++) {
+    const v = load<f32>(src + <usize>i * stride);
+    if (v != 0) nonzero = true;
+    if ((toHalf(v) & 0x7fff) != 0) return false;
+  }
+  return nonzero;
+}
+
+/** f32 → f16 bits into dst; unless `keepExact`, src is replaced by the rounded values. False when a value overflows f16. */
+function halve(src: usize, count: i32, dst: usize, keepExact: bool): bool {
+  let ok = true;
   for (let i = 0; i < count; i++) {
     const h = toHalf(load<f32>(src + (<usize>i << 2)));
+    if ((h & 0x7c00) == 0x7c00) ok = false;
     store<u16>(dst + (<usize>i << 1), h);
     if (!keepExact) store<f32>(src + (<usize>i << 2), fromHalf(h));
   }
+  return ok;
 }
 
 /**

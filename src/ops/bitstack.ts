@@ -420,8 +420,11 @@ function* decomposeSteps(
   let invScale: Float32Array | null = null;
   if (opts.scale !== undefined) {
     const s = f32('opts.scale', opts.scale, n, `n (${n})`);
-    if (s.some((v) => !(v > 0) || !Number.isFinite(v))) throw new BitstackError('ARG', 'opts.scale must hold positive finite values');
     invScale = s.map((v) => 1 / v);
+    // Both s and 1/s must be normal f32 numbers: a scale of 1e-40 would undo itself as Infinity.
+    if (s.some((v, j) => !(v >= 2 ** -126) || !Number.isFinite(v) || !(invScale![j] >= 2 ** -126) || !Number.isFinite(invScale![j]))) {
+      throw new BitstackError('ARG', 'opts.scale must hold positive values whose inverses are finite too (2^-126 … 2^126)');
+    }
   }
   const method = exact ? rt.abi.METHOD_EXACT : krylov ? rt.abi.METHOD_KRYLOV : rt.abi.METHOD_SUBSPACE;
   const factorCode = factors === 'int8' ? rt.abi.FACTORS_I8 : rt.abi.FACTORS_F16;

@@ -364,3 +364,24 @@ cases.push({
     return outputs;
   },
 });
+
+cases.push({
+  name: 'bitstack: weights beyond float16 factors are NON_FINITE errors, never Inf/NaN; scales that undo as Infinity are ARG',
+  async run({ bw }) {
+    const m = 24, n = 20, w = randomF32(m * n, 61);
+    const before = bw.residentBytes;
+    for (const [big, factors] of [[1e11, 'f16'], [1e15, 'int8'], [1e-30, 'int8'], [1e-30, 'f16']]) {
+      const e = await expectError(() => bw.decompose(w.map((v) => v * big), m, n, { factors, blocks: 2 }), 'NON_FINITE');
+      assert(/scale the input/.test(e.message), e.message);
+    }
+    assert(bw.residentBytes === before, 'a failed decompose frees its blocks');
+    await expectError(() => bw.decompose(w, m, n, { scale: new Float32Array(n).fill(1e-40) }), 'ARG');
+    await expectError(() => bw.decompose(w, m, n, { scale: new Float32Array(n).fill(1e39 / 1e1) }), 'ARG');
+    // In range, scaled inputs decompose finitely (1e4 and 1e-4 are far inside f16 factors' reach).
+    for (const s of [1e4, 1e-4]) {
+      const sm = bw.decompose(w.map((v) => v * s), m, n, { blocks: 2 });
+      assert(sm.relativeErrors.every(Number.isFinite) && sm.reconstruct().every(Number.isFinite), `scale ${s}`);
+      sm.free();
+    }
+  },
+});
