@@ -212,6 +212,7 @@ describe('CLI', () => {
     await writeFile(junk, new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]));
     expect((await fails('info', junk)).trim().split('\n')).toHaveLength(1);
     expect(await fails('frobnicate')).toMatch(/unknown command/);
+    expect((await bitstack('--version')).stdout.trim()).toBe(JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')).version);
     const help = await bitstack('extract', '--help');
     expect(help.stdout).toMatch(/--budget <size>/);
   }, 120_000);

@@ -5,8 +5,9 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { RE2JS } from 're2js';
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -154,9 +155,28 @@ function stackFile(bw: Bitstack, mats: Record<string, StackedMatrix>, kept: Stac
   return bw.stack(mats).toSafetensors({ prepend: kept, metadata: { originals: JSON.stringify(originals) } });
 }
 
+/** A file's bytes, in reads of at most 1 GiB (readFile refuses files of 2 GiB or more). */
+async function readFileWhole(path: string, size: number): Promise<Uint8Array> {
+  const handle = await open(path, 'r');
+  try {
+    const buf = new Uint8Array(size);
+    for (let at = 0; at < size;) {
+      const { bytesRead } = await handle.read(buf, at, Math.min(size - at, 2 ** 30), at);
+      if (!bytesRead) throw new BitstackError('FORMAT', `${path}: short read at byte ${at}`);
+      at += bytesRead;
+    }
+    return buf;
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Opens a stack file: the stack, the kept tensors, and what each matrix was (dtype, shape) when the file says. */
 async function openStackFile(bw: Bitstack, path: string) {
-  const bytes = new Uint8Array(await readFile(path).catch(() => { throw new BitstackError('ARG', `no such file: ${path}`); }));
+  const info = await stat(path).catch(() => { throw new BitstackError('ARG', `no such file: ${path}`); });
+  // The stack is read whole into memory and then into wasm: beyond 4 GiB neither holds it.
+  if (info.size > 2 ** 32) throw new BitstackError('TOO_LARGE', `${path} is ${info.size} bytes: a stack file is read whole, and wasm32 holds at most 4 GiB`);
+  const bytes = await readFileWhole(path, info.size);
   const st = bw.readStack(bytes);
   const file = readSafetensors(bytes);
   const names = new Set(Object.keys(st.matrices));
@@ -311,8 +331,11 @@ function denseTensor(bw: Bitstack, name: string, sm: StackedMatrix, count: numbe
 
 const list = (counts: Record<string, number>) => Object.entries(counts).map(([n, c]) => `${shortName(n)}: ${c}`).join(', ');
 
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
 const program = new Command()
   .name('bitstack-wasm')
+  .version(version, '-V, --version')
   .description('Compress neural-network weight matrices into 1-bit residual stacks (BitStack), in WebAssembly')
   .showHelpAfterError('(add --help for usage)');
 
@@ -434,7 +457,9 @@ program.command('bench')
   .option('--full', 'the full matmul table instead of the quick one')
   .action((o: { full?: boolean }) => {
     const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-    const args = ['--experimental-wasm-relaxed-simd', join(root, 'bench', 'matmul.mjs'), ...(o.full ? [] : ['--quick'])];
+    const script = join(root, 'bench', 'matmul.mjs');
+    if (!existsSync(script)) throw new BitstackError('ARG', 'bench runs from a source checkout (git clone, npm ci): the published package has no benchmarks');
+    const args = ['--experimental-wasm-relaxed-simd', script, ...(o.full ? [] : ['--quick'])];
     const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
     if (r.status !== 0) throw new BitstackError('ARG', 'the benchmarks need a source checkout with dev dependencies (npm ci)');
   });

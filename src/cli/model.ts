@@ -3,7 +3,7 @@
 // that tensors the CLI does not decompose are written back exactly; float
 // tensors also decode to float32 for decomposition and evaluation.
 
-import { open, readFile, readdir, realpath, stat } from 'node:fs/promises';
+import { open, readFile, readdir, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { BitstackError, readTfjsModel, openSafetensors, type Bitstack, type SafetensorsDtype } from '../core.js';
 
@@ -44,12 +44,7 @@ export async function loadModel(bw: Bitstack, path: string): Promise<Tensor[]> {
   // Tensor by tensor through positioned reads: the file is never held whole.
   const handle = await open(path, 'r');
   try {
-    const file = await openSafetensors(async (offset, length) => {
-      const buf = new Uint8Array(length);
-      const { bytesRead } = await handle.read(buf, 0, length, offset);
-      if (bytesRead !== length) throw new BitstackError('FORMAT', `${path}: short read at byte ${offset}`);
-      return buf;
-    }, info.size);
+    const file = await openSafetensors((offset, length) => readRange(handle, path, offset, length), info.size);
     const out: Tensor[] = [];
     for (const t of file.tensors) {
       const bytes = await file.read(t);
@@ -60,6 +55,18 @@ export async function loadModel(bw: Bitstack, path: string): Promise<Tensor[]> {
   } finally {
     await handle.close();
   }
+}
+
+/** Bytes [offset, offset + length) of an open file, in reads of at most 1 GiB (Node aborts on one read ≥ 2 GiB). */
+async function readRange(handle: FileHandle, path: string, offset: number, length: number): Promise<Uint8Array> {
+  if (length > 2 ** 32) throw new BitstackError('TOO_LARGE', `${path}: a tensor of ${length} bytes does not fit wasm32 memory`);
+  const buf = new Uint8Array(length);
+  for (let at = 0; at < length;) {
+    const { bytesRead } = await handle.read(buf, at, Math.min(length - at, 2 ** 30), offset + at);
+    if (!bytesRead) throw new BitstackError('FORMAT', `${path}: short read at byte ${offset + at}`);
+    at += bytesRead;
+  }
+  return buf;
 }
 
 /**
@@ -74,14 +81,7 @@ async function readShardFile(dir: string, name: string, maxBytes: number): Promi
   if (info.size > maxBytes) throw new BitstackError('FORMAT', `shard ${JSON.stringify(name)} holds ${info.size} bytes, more than the ${maxBytes} its manifest group still needs`);
   const handle = await open(path, 'r');
   try {
-    const buf = new Uint8Array(info.size);
-    let at = 0;
-    while (at < buf.length) {
-      const { bytesRead } = await handle.read(buf, at, Math.min(buf.length - at, 1 << 30), at);
-      if (!bytesRead) throw new BitstackError('FORMAT', `shard ${JSON.stringify(name)} ended early`);
-      at += bytesRead;
-    }
-    return buf;
+    return await readRange(handle, path, 0, info.size);
   } finally {
     await handle.close();
   }
