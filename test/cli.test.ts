@@ -3,7 +3,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtemp, mkdir, readFile, symlink, writeFile, readdir, link as link_ } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, symlink, truncate, writeFile, readdir, link as link_ } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -196,6 +196,46 @@ describe('CLI', () => {
     const left = (await readdir(dir)).filter((f) => f.startsWith('stale.safetensors.partial-'));
     expect(left).toEqual([`stale.safetensors.partial-${process.pid}`]);
   }, 120_000);
+
+  it('names from files are ordinary names: __proto__, constructor, toString round-trip through compress and extract', async () => {
+    const n = 40;
+    const input = join(dir, 'proto.safetensors');
+    await writeFile(input, writeSafetensors([
+      { name: 'constructor', dtype: 'F32', shape: [n, n], bytes: new Uint8Array(new Float32Array(n * n).map((_, i) => Math.sin(i)).buffer) },
+      { name: '__proto__', dtype: 'F32', shape: [3], bytes: new Uint8Array(new Float32Array([1, 2, 3]).buffer) },
+      { name: 'toString', dtype: 'I32', shape: [1], bytes: new Uint8Array(new Int32Array([7]).buffer) },
+      { name: '__proto__.scale', dtype: 'F32', shape: [2], bytes: new Uint8Array(new Float32Array([5, 5]).buffer) },
+    ]));
+    const out = join(dir, 'proto.bitstack.safetensors'), dense = join(dir, 'proto.dense.safetensors');
+    await bitstack('compress', input, '-o', out, '--min-dim', '8', '--blocks', '2', '-q');
+    await bitstack('extract', out, '--budget', '100MB', '-o', dense);
+    const file = readSafetensors(new Uint8Array(await readFile(dense)));
+    expect(file.tensors.map((t) => t.name).sort()).toEqual(['__proto__', '__proto__.scale', 'constructor', 'toString']);
+    expect(({} as Record<string, unknown>).scale).toBeUndefined(); // nothing leaked into Object.prototype
+  }, 120_000);
+
+  it('eval of an original whose shapes differ is a SHAPE error; files too large are TOO_LARGE, never a crash', async () => {
+    const other = join(dir, 'other.safetensors');
+    await writeFile(other, writeSafetensors([{ name: 'constructor', dtype: 'F32', shape: [20, 80], bytes: new Uint8Array(4 * 1600) }]));
+    expect(await fails('eval', other, join(dir, 'proto.bitstack.safetensors'), '-o', join(dir, 'ev'))).toMatch(/^bitstack-wasm: SHAPE: constructor is \[20,80\]/);
+    // A stack file over 4 GiB (sparse): TOO_LARGE, not "no such file".
+    const huge = join(dir, 'huge.safetensors');
+    await writeFile(huge, '');
+    await truncate(huge, 2 ** 32 + 16);
+    expect(await fails('info', huge)).toMatch(/^bitstack-wasm: TOO_LARGE: .* is 4294967312 bytes/);
+    // A model with one tensor of 2^31 + 8 bytes (sparse): read in pieces (one read of ≥ 2 GiB aborts Node),
+    // then too large to decompose in wasm32: a typed error.
+    const bigModel = join(dir, 'big-model.safetensors');
+    const json = new TextEncoder().encode(JSON.stringify({ w: { dtype: 'F32', shape: [2, 2 ** 28 + 2], data_offsets: [0, 2 ** 31 + 16] } }));
+    const head = new Uint8Array(8 + json.length);
+    new DataView(head.buffer).setBigUint64(0, BigInt(json.length), true);
+    head.set(json, 8);
+    await writeFile(bigModel, head);
+    await truncate(bigModel, head.length + 2 ** 31 + 16);
+    expect(await fails('compress', bigModel, '-o', join(dir, 'big.out.safetensors'), '--min-dim', '2', '-q')).toMatch(/^bitstack-wasm: TOO_LARGE: decompose of 2×268435458/);
+    await rm(huge);
+    await rm(bigModel);
+  }, 180_000);
 
   it('bad arguments and files: one line on stderr, non-zero exit', async () => {
     expect(await fails('compress', join(dir, 'missing.safetensors'), '-o', join(dir, 'x.safetensors'))).toMatch(/^bitstack-wasm: ARG: no such file/);
