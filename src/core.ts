@@ -105,7 +105,11 @@ async function compileUnchecked(source: WasmSource): Promise<WebAssembly.Module>
   if (source instanceof WebAssembly.Module) return source;
   const settled = await source;
   if (isResponse(settled)) {
-    if (!settled.ok) throw new BitstackError('WASM', `fetching the kernels module failed: HTTP ${settled.status}`);
+    if (!settled.ok) {
+      throw new BitstackError('WASM', `fetching the kernels module ${settled.url || '(a Response)'} failed: HTTP ${settled.status}. `
+        + 'A bundler that does not copy `new URL(…, import.meta.url)` assets (esbuild) leaves it out: serve '
+        + 'node_modules/bitstack-wasm/build/kernels.simd.wasm yourself and pass init({ wasm: fetch(itsUrl) }) (or its bytes, or a WebAssembly.Module)');
+    }
     if (typeof WebAssembly.compileStreaming === 'function') {
       try {
         return await WebAssembly.compileStreaming(settled.clone());

@@ -85,8 +85,12 @@ export class WasmMatrix {
     this.#rt.freeResident(this.#ptr, this.#size);
     this.#ptr = 0;
   }
+}
 
-  [Symbol.dispose](): void {
-    this.free();
-  }
+// `using m = bw.matrix(…)` frees at the end of the scope where the host has Symbol.dispose. Added at
+// run time, not in the class body, so the published types compile without the esnext.disposable lib.
+if (typeof (Symbol as { dispose?: symbol }).dispose === 'symbol') {
+  Object.defineProperty(WasmMatrix.prototype, (Symbol as unknown as { dispose: symbol }).dispose, {
+    value(this: WasmMatrix) { this.free(); }, writable: true, configurable: true,
+  });
 }

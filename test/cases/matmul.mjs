@@ -101,6 +101,11 @@ cases.push({
   async run({ bw, init }) {
     assert(bw.features.simd === true, 'features.simd must be true');
     await expectError(() => init({ relaxed: 'maybe' }), 'ARG');
+    // A module URL that answers 404 (a bundler left the .wasm out): the error says what to do.
+    if (typeof Response !== 'undefined') {
+      const e = await expectError(() => init({ wasm: new Response('not here', { status: 404 }) }), 'WASM');
+      assert(/HTTP 404/.test(e.message) && /init\(\{ wasm/.test(e.message), e.message);
+    }
     // workerd (and pages under a strict CSP) forbid compiling bytes at run time: UNSUPPORTED there.
     const emptyModule = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]);
     let compiles = true;
