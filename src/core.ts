@@ -2,6 +2,7 @@
 // expose the operations. No I/O happens here (import from 'bitstack-wasm/core'
 // in hosts where the package's default module cannot be located).
 
+import './globals.js';
 import { BitstackError } from './errors.js';
 import { Runtime } from './runtime.js';
 import { matmul, type MatmulOptions } from './ops/matmul.js';
@@ -24,7 +25,7 @@ export { readTfjsModel, type TfjsTensor } from './formats/tfjs.js';
 export type { F32Operand } from './ops/validate.js';
 
 /** Anything a kernels module can be made from without I/O. */
-export type WasmSource = WebAssembly.Module | BufferSource | Response | PromiseLike<Response>;
+export type WasmSource = WebAssembly.Module | ArrayBuffer | ArrayBufferView | Response | PromiseLike<Response>;
 
 /** What `init` accepts. The runtime entries also take a URL or a path/URL string for `wasm`. */
 export interface InitOptions {

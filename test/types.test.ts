@@ -1,5 +1,6 @@
 // The published types (build/**/*.d.ts, internals stripped) compile in a consumer program under strict
-// settings, skipLibCheck off, with moduleResolution node16 and bundler and no esnext.disposable lib.
+// settings, skipLibCheck off, with moduleResolution node16 and bundler, with and without the DOM lib
+// (bare ES2022, or with @types/node), and no esnext.disposable lib.
 import { describe, it, expect } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -22,18 +23,24 @@ const st = bw.stack({ a: sm });
 const counts: Record<string, number> = st.selectForBudget(st.budgetForBits(4), { minBlocks: 1, fill: true });
 const m = bw.matrix(new Float32Array(4), 2, 2);
 m.free();
-console.log(c, counts, BitstackError, coreInit, readSafetensors, sm.ranks, st.keptBytes);
+export const used = [c, counts, BitstackError, coreInit, readSafetensors, sm.ranks, st.keptBytes];
 `;
 
 describe('published types', () => {
-  for (const mode of ['node16', 'bundler'] as const) {
-    it(`compile in a strict consumer (moduleResolution ${mode}, lib ES2022 + DOM, skipLibCheck false)`, async () => {
+  const variants = [
+    { lib: ['ES2022', 'DOM'], types: [] as string[], label: 'lib ES2022 + DOM' },
+    { lib: ['ES2022'], types: [] as string[], label: 'lib ES2022 only, no DOM' },
+    { lib: ['ES2022'], types: ['node'], label: 'lib ES2022 + @types/node, no DOM' },
+  ];
+  for (const mode of ['node16', 'bundler'] as const) for (const [i, v] of variants.entries()) {
+    it(`compile in a strict consumer (moduleResolution ${mode}, ${v.label}, skipLibCheck false)`, async () => {
       await mkdir(dir, { recursive: true });
       await writeFile(new URL('consumer.ts', dir), consumer);
-      const config = new URL(`tsconfig.${mode}.json`, dir);
+      const config = new URL(`tsconfig.${mode}.${i}.json`, dir);
       await writeFile(config, JSON.stringify({
         compilerOptions: {
-          strict: true, noEmit: true, skipLibCheck: false, target: 'ES2022', lib: ['ES2022', 'DOM'], types: [],
+          strict: true, noEmit: true, skipLibCheck: false, target: 'ES2022', lib: v.lib, types: v.types,
+          typeRoots: [fileURLToPath(new URL('node_modules/@types', root))],
           module: mode === 'node16' ? 'Node16' : 'ESNext', moduleResolution: mode,
         },
         files: ['consumer.ts'],
