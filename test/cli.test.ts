@@ -1,7 +1,7 @@
 // The CLI end to end on a real model in a temp folder: compress → info → extract → eval,
 // a safetensors (F32 + BF16) input, and one-line errors with a non-zero exit code.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtemp, mkdir, readFile, rm, symlink, truncate, writeFile, readdir, link as link_ } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -236,6 +236,42 @@ describe('CLI', () => {
     await rm(huge);
     await rm(bigModel);
   }, 180_000);
+
+  it('SIGTERM and SIGHUP during a write remove the temporary file and write nothing', async () => {
+    const out = join(dir, 'ffn.safetensors'); // from the first test
+    for (const [signal, code] of [['SIGTERM', 143], ['SIGHUP', 129], ['SIGINT', 130]] as const) {
+      const dense = join(dir, `signal-${signal}.safetensors`);
+      const child = spawn(process.execPath, [cli, 'extract', out, '--budget', '100MB', '-o', dense], { env: { ...process.env, BITSTACK_TEST_HOLD_WRITE: '1' } });
+      let stderr = '';
+      await new Promise<void>((resolveHeld, reject) => {
+        child.stderr.on('data', (d) => { stderr += d; if (stderr.includes('holding ')) resolveHeld(); });
+        child.on('exit', () => reject(new Error(`exited before holding: ${stderr}`)));
+      });
+      expect((await readdir(dir)).some((f) => f.startsWith(`signal-${signal}.safetensors.partial-`))).toBe(true);
+      const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+      child.kill(signal);
+      expect(await exited).toBe(code);
+      expect((await readdir(dir)).filter((f) => f.startsWith(`signal-${signal}.safetensors`))).toEqual([]);
+    }
+  }, 120_000);
+
+  it('eval on a full disk leaves no report files, empty or partial (a 4 KiB tmpfs; needs root)', async (ctx) => {
+    const full = join(dir, 'full-disk');
+    await mkdir(full, { recursive: true });
+    try {
+      await run('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', full]);
+    } catch {
+      ctx.skip(); // not root, or no mount: SKIPPED
+      return;
+    }
+    try {
+      const err = await fails('eval', model, join(dir, 'ffn.safetensors'), '-o', full);
+      expect(err).toMatch(/ENOSPC|no space/i);
+      expect(await readdir(full)).toEqual([]);
+    } finally {
+      await run('umount', [full]);
+    }
+  }, 120_000);
 
   it('bad arguments and files: one line on stderr, non-zero exit', async () => {
     expect(await fails('compress', join(dir, 'missing.safetensors'), '-o', join(dir, 'x.safetensors'))).toMatch(/^bitstack-wasm: ARG: no such file/);

@@ -107,17 +107,30 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
  * runs that were killed (SIGKILL: their process is gone) are removed first.
  */
 async function writeAtomically(path: string, bytes: Uint8Array | string): Promise<void> {
-  const tmp = `${path}.partial-${process.pid}`;
-  const cleanup = (signal: NodeJS.Signals) => { rm(tmp, { force: true }).finally(() => process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15))); };
+  return writeAllAtomically([[path, bytes]]);
+}
+
+/** writeAtomically for several files that belong together: all are written, or none. */
+async function writeAllAtomically(files: Array<[string, Uint8Array | string]>): Promise<void> {
+  const tmps = files.map(([path]) => `${path}.partial-${process.pid}`);
+  const removeAll = () => Promise.all(tmps.map((t) => rm(t, { force: true })));
+  const cleanup = (signal: NodeJS.Signals) => { removeAll().finally(() => process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15))); };
   for (const s of SIGNALS) process.once(s, cleanup);
   try {
-    await mkdir(dirname(path) || '.', { recursive: true });
-    await removeStalePartials(path);
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
+    for (const [i, [path, bytes]] of files.entries()) {
+      await mkdir(dirname(path) || '.', { recursive: true });
+      await removeStalePartials(path);
+      await writeFile(tmps[i], bytes);
+    }
+    // Test seam (test/cli.test.ts): hold here, with the temporary files written, until a signal arrives.
+    if (process.env.BITSTACK_TEST_HOLD_WRITE === '1') {
+      process.stderr.write(`holding ${tmps.join(' ')}\n`);
+      await new Promise(() => setInterval(() => {}, 1000));
+    }
+    for (const [i, [path]] of files.entries()) await rename(tmps[i], path);
   } finally {
     for (const s of SIGNALS) process.off(s, cleanup);
-    await rm(tmp, { force: true });
+    await removeAll();
   }
 }
 
@@ -300,8 +313,10 @@ async function report(dir: string, rows: ReportRow[], rtnRowsAll: RtnRow[], extr
     { name: 'RTN g32 full-range', points: rtnSeries('full-range'), dashed: true },
     ...names.map((n) => ({ name: shortName(n), points: rows.map((r) => [r.bits, r.per[n]] as [number, number]) })),
   ]);
-  await writeAtomically(join(dir, 'report.svg'), svg);
-  await writeAtomically(join(dir, 'report.json'), JSON.stringify({ budget: 'bits = bits per compressed parameter (blocks only); bytes = kept tensors + blocks', rows, rtn: rtnRowsAll, ...cmp, ...extra }, null, 1));
+  await writeAllAtomically([
+    [join(dir, 'report.svg'), svg],
+    [join(dir, 'report.json'), JSON.stringify({ budget: 'bits = bits per compressed parameter (blocks only); bytes = kept tensors + blocks', rows, rtn: rtnRowsAll, ...cmp, ...extra }, null, 1)],
+  ]);
   return cmp;
 }
 
