@@ -53,7 +53,7 @@ describe('the raw ABI', () => {
 
   it('version, status codes and option values are exported globals', () => {
     expect(ex.ABI_VERSION.value).toBe(2);
-    expect([ex.STATUS_OK.value, ex.STATUS_OUT_OF_MEMORY.value, ex.STATUS_BAD_ARGUMENT.value]).toEqual([0, 1, 2]);
+    expect([ex.STATUS_OK.value, ex.STATUS_OUT_OF_MEMORY.value, ex.STATUS_BAD_ARGUMENT.value, ex.STATUS_NOT_REPRESENTABLE.value]).toEqual([0, 1, 2, 3]);
     expect([ex.BITSTACK_METHOD_SUBSPACE.value, ex.BITSTACK_METHOD_EXACT.value, ex.BITSTACK_METHOD_KRYLOV.value]).toEqual([0, 1, 2]);
     expect([ex.BITSTACK_FACTORS_F16.value, ex.BITSTACK_FACTORS_I8.value]).toEqual([0, 1]);
     expect(ex.build_relaxed()).toBe(0);
