@@ -41,6 +41,10 @@ const core = await import(`${root}/build/core.js`);
 const { runSuite, formatSuite } = await import(`${root}/test/harness.mjs`);
 const simd = read(`${root}/build/kernels.simd.wasm`, 'binary');
 const relaxed = read(`${root}/build/kernels.relaxed.wasm`, 'binary');
-const api = { ...core, init: (opts = {}) => core.init({ wasm: simd, relaxedWasm: relaxed, ...opts }) };
+// The package's modules as defaults; options that are not an object go through as they are (init must reject them).
+const api = {
+  ...core,
+  init: (opts = {}) => (opts !== null && typeof opts === 'object' ? core.init({ wasm: simd, relaxedWasm: relaxed, ...opts }) : core.init(opts)),
+};
 const result = await runSuite('jsc (JavaScriptCore)', api);
 print((globalThis.arguments ?? []).includes('--json') ? JSON.stringify(result) : formatSuite(result));
