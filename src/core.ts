@@ -7,7 +7,7 @@ import { BitstackError } from './errors.js';
 import { Runtime } from './runtime.js';
 import { matmul, type MatmulOptions } from './ops/matmul.js';
 import { svd, type SvdOptions, type SvdResult } from './ops/svd.js';
-import { decompose, decomposeAsync, packSigns, toFloat16, fromFloat16, type DecomposeOptions, type DecomposeAsyncOptions, type StackedMatrix } from './ops/bitstack.js';
+import { decompose, decomposeAsync, restore, packSigns, toFloat16, fromFloat16, type StackedMatrixData, type DecomposeOptions, type DecomposeAsyncOptions, type StackedMatrix } from './ops/bitstack.js';
 import { stack, readStack, type Stack, type StackOptions, type StackOrder } from './ops/stack.js';
 import { dctBasis, dctSelect, backProject, svdProject, type DctSelectOptions, type Projection } from './ops/dct.js';
 import { WasmMatrix } from './matrix.js';
@@ -17,7 +17,7 @@ export { BitstackError, type BitstackErrorCode } from './errors.js';
 export type { MatmulOptions } from './ops/matmul.js';
 export type { SvdOptions, SvdResult } from './ops/svd.js';
 export type { DctSelectOptions, Projection } from './ops/dct.js';
-export { StackedMatrix, type DecomposeOptions, type DecomposeAsyncOptions, type DecomposeProgress, type BlockData, type FactorType } from './ops/bitstack.js';
+export { StackedMatrix, type StackedMatrixData, type DecomposeOptions, type DecomposeAsyncOptions, type DecomposeProgress, type BlockData, type FactorType } from './ops/bitstack.js';
 export { Stack, isBlockTensor, type StackOptions, type StackOrder, type BudgetOptions, type StackFileTensor } from './ops/stack.js';
 export { readSafetensors, writeSafetensors, openSafetensors, streamSafetensors, type SafetensorsFile, type SafetensorsEntry, type SafetensorsDtype, type SafetensorsReader } from './formats/safetensors.js';
 export { WasmMatrix } from './matrix.js';
@@ -239,6 +239,11 @@ export class Bitstack {
    */
   decomposeAsync(w: Float32Array, m: number, n: number, opts?: DecomposeAsyncOptions): Promise<StackedMatrix> {
     return decomposeAsync(this.#rt, w, m, n, opts);
+  }
+
+  /** A StackedMatrix from `sm.export()`'s plain data — e.g. decomposed in a worker — in this instance. */
+  restore(data: StackedMatrixData): StackedMatrix {
+    return restore(this.#rt, data);
   }
 
   /** Orders the blocks of several matrices into one stack (for budgets and files). */

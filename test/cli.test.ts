@@ -273,6 +273,28 @@ describe('CLI', () => {
     }
   }, 120_000);
 
+  it('compress --jobs 2 and --shard i/N + merge write the same bytes as --jobs 1', async () => {
+    const args = ['--include', 'FFN/conv', '--blocks', '2', '-q'];
+    const one = join(dir, 'jobs1.safetensors'), two = join(dir, 'jobs2.safetensors');
+    await bitstack('compress', model, '-o', one, '-j', '1', ...args);
+    await bitstack('compress', model, '-o', two, '-j', '2', ...args);
+    expect(Buffer.compare(await readFile(one), await readFile(two))).toBe(0);
+    // Three shards (balanced by size), run as separate processes, merged in any order.
+    const shards = [0, 1, 2].map((i) => join(dir, `shard-${i}.safetensors`));
+    await Promise.all(shards.map((s, i) => bitstack('compress', model, '-o', s, '--shard', `${i}/3`, '-j', '1', ...args)));
+    const merged = join(dir, 'merged.safetensors');
+    const m = await bitstack('merge', shards[2], shards[0], shards[1], '-o', merged);
+    expect(m.stdout).toMatch(/4 matrices from 3 shards/);
+    expect(Buffer.compare(await readFile(merged), await readFile(one))).toBe(0);
+    expect(await fails('merge', shards[0], shards[1], '-o', join(dir, 'm2.safetensors'))).toMatch(/3 shards are needed, 2 given/);
+    expect(await fails('merge', shards[0], shards[0], shards[1], '-o', join(dir, 'm2.safetensors'))).toMatch(/are both shard 0/);
+    expect(await fails('merge', shards[0], one, '-o', join(dir, 'm2.safetensors'))).toMatch(/is not a shard file/);
+    const other = join(dir, 'other-shard.safetensors');
+    await bitstack('compress', model, '-o', other, '--shard', '1/2', '-j', '1', ...args);
+    expect(await fails('merge', shards[0], other, shards[2], '-o', join(dir, 'm2.safetensors'))).toMatch(/a shard of another compress/);
+    expect(await fails('compress', model, '-o', join(dir, 'x.safetensors'), '--shard', '3/3')).toMatch(/--shard must be i\/N/);
+  }, 180_000);
+
   it('bad arguments and files: one line on stderr, non-zero exit', async () => {
     expect(await fails('compress', join(dir, 'missing.safetensors'), '-o', join(dir, 'x.safetensors'))).toMatch(/^bitstack-wasm: ARG: no such file/);
     expect(await fails('compress', model, '-o', join(dir, 'x.safetensors'), '--rank', '99')).toMatch(/--rank must be an integer/);

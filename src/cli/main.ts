@@ -8,11 +8,13 @@ import { RE2JS } from 're2js';
 import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { init } from '../entry/node.js';
-import { BitstackError, writeSafetensors, readSafetensors, isBlockTensor, type Bitstack, type StackedMatrix, type Stack, type StackFileTensor, type SafetensorsDtype } from '../core.js';
+import { BitstackError, writeSafetensors, readSafetensors, isBlockTensor, type Bitstack, type DecomposeOptions, type StackedMatrix, type Stack, type StackFileTensor, type SafetensorsDtype } from '../core.js';
+import { decomposeOnWorkers } from './pool.js';
 import { loadModel, parseBudget, narrowExactly, FLOAT_DTYPES, type Budget, type Tensor } from './model.js';
 import { RTN_SCHEMES, rtn, rtnBits } from './rtn.js';
 import { loadTaskRunner, meanCosine, type WeightOverrides } from './task.js';
@@ -35,6 +37,7 @@ const regex = (v: string): NameFilter => {
 interface CompressOptions {
   rank: number | 'auto'; ranks?: number[]; factors: 'int8' | 'f16'; blocks: number;
   include?: NameFilter; exclude?: NameFilter; minDim: number; svd: 'randomized' | 'exact'; keepDtype?: 'f16' | 'bf16'; quiet?: boolean;
+  jobs?: number; shard?: { index: number; count: number };
 }
 
 /** The matrix a tensor is decomposed as: its shape without leading 1s (a 1×1 convolution [1, 1, m, n] is m×n), or null. */
@@ -55,7 +58,28 @@ function selected(t: Tensor, o: CompressOptions): boolean {
 /** What a stack file records of each decomposed tensor, so `extract` writes it back as it was. */
 interface Original { dtype: SafetensorsDtype; shape: number[] }
 
-/** Decomposes the selected matrices with a progress bar; returns the matrices, what they were, and the kept tensors. */
+/** Which shard (of `count`) each chosen tensor belongs to: largest first, each to the least loaded shard (ties: the lowest). */
+function shardAssignment(chosen: Tensor[], count: number): number[] {
+  const load = new Array<number>(count).fill(0);
+  const owner = new Array<number>(chosen.length);
+  const bySize = chosen.map((t, i) => i).sort((a, b) => chosen[b].bytes.length - chosen[a].bytes.length || a - b);
+  for (const i of bySize) {
+    let best = 0;
+    for (let s = 1; s < count; s++) if (load[s] < load[best]) best = s;
+    owner[i] = best;
+    load[best] += chosen[i].bytes.length;
+  }
+  return owner;
+}
+
+/** The shard part of a stack file's metadata: which shard it is, and every decomposed name in model order. */
+interface ShardInfo { index: number; count: number; names: string[] }
+
+/**
+ * Decomposes the selected matrices (or this shard's share of them) with a progress bar, on `jobs`
+ * worker threads; returns the matrices in model order, what they were, the kept tensors, and the
+ * shard information.
+ */
 async function compressTensors(bw: Bitstack, tensors: Tensor[], o: CompressOptions) {
   const chosen = tensors.filter((t) => selected(t, o));
   if (!chosen.length) throw new BitstackError('ARG', 'no 2-D weight matches the filters (see --include, --exclude, --min-dim)');
@@ -64,27 +88,46 @@ async function compressTensors(bw: Bitstack, tensors: Tensor[], o: CompressOptio
     if (names.has(t.name)) throw new BitstackError('FORMAT', `the model holds two tensors named ${JSON.stringify(t.name)}`);
     names.add(t.name);
   }
+  const owner = o.shard ? shardAssignment(chosen, o.shard.count) : null;
+  const mine = owner ? chosen.filter((_, i) => owner[i] === o.shard!.index) : chosen;
   const bar = new SingleBar({ format: ' {bar} {percentage}% | ETA {eta_formatted} | {matrix} block {block}/{blocks}', hideCursor: true, noTTYOutput: false, stream: process.stderr }, Presets.shades_classic);
-  const work = chosen.reduce((s, t) => s + t.bytes.length, 0);
-  if (!o.quiet) bar.start(work * o.blocks, 0, { matrix: '', block: 0, blocks: o.blocks });
+  const work = mine.reduce((s, t) => s + t.bytes.length, 0);
+  if (!o.quiet) bar.start(Math.max(1, work * o.blocks), 0, { matrix: '', block: 0, blocks: o.blocks });
   const mats = Object.create(null) as Record<string, StackedMatrix>;
   const originals = Object.create(null) as Record<string, Original>;
-  let done = 0;
+  const optionsFor = (t: Tensor): DecomposeOptions => {
+    const [m, n] = matrixShape(t)!;
+    return { rank: o.rank === 'auto' ? 'auto' : Math.min(o.rank, m, n), ranks: o.ranks, factors: o.factors, blocks: o.blocks, svd: o.svd, name: t.name };
+  };
+  const jobs = Math.max(1, Math.min(o.jobs ?? 1, mine.length));
   try {
-    for (const t of chosen) {
-      const [m, n] = matrixShape(t)!;
-      mats[t.name] = bw.decompose(t.floats(), m, n, {
-        rank: o.rank === 'auto' ? 'auto' : Math.min(o.rank, m, n), ranks: o.ranks, factors: o.factors, blocks: o.blocks, svd: o.svd,
-        name: t.name,
-        onProgress: (p) => { if (!o.quiet) bar.update(done + p.block * t.bytes.length, { matrix: p.matrix, block: p.block, blocks: p.blocks }); },
+    if (jobs > 1) {
+      const blocksDone = new Map<string, number>();
+      const sizes = new Map(mine.map((t) => [t.name, t.bytes.length]));
+      const tasks = mine.map((t) => { const [m, n] = matrixShape(t)!; return { name: t.name, data: t.floats(), m, n, opts: optionsFor(t) }; });
+      const got = await decomposeOnWorkers(bw, tasks, jobs, (name, block) => {
+        blocksDone.set(name, block);
+        if (!o.quiet) bar.update([...blocksDone].reduce((s, [k, b]) => s + b * sizes.get(k)!, 0), { matrix: name, block, blocks: o.blocks });
       });
-      originals[t.name] = { dtype: t.dtype, shape: t.shape };
-      done += t.bytes.length * o.blocks;
+      for (const t of mine) mats[t.name] = got.get(t.name)!;
+    } else {
+      let done = 0;
+      for (const t of mine) {
+        const [m, n] = matrixShape(t)!;
+        mats[t.name] = bw.decompose(t.floats(), m, n, {
+          ...optionsFor(t),
+          onProgress: (p) => { if (!o.quiet) bar.update(done + p.block * t.bytes.length, { matrix: p.matrix, block: p.block, blocks: p.blocks }); },
+        });
+        done += t.bytes.length * o.blocks;
+      }
     }
+    for (const t of mine) originals[t.name] = { dtype: t.dtype, shape: t.shape };
   } finally {
     if (!o.quiet) bar.stop();
   }
-  return { mats, originals, kept: tensors.filter((t) => !Object.prototype.hasOwnProperty.call(mats, t.name)) };
+  const chosenNames = new Set(chosen.map((t) => t.name));
+  const shard: ShardInfo | null = o.shard ? { index: o.shard.index, count: o.shard.count, names: chosen.map((t) => t.name) } : null;
+  return { mats, originals, kept: tensors.filter((t) => !chosenNames.has(t.name)), shard };
 }
 
 /** Kept tensors as stored, or (with --keep-dtype) narrowed where every value survives; which were not. */
@@ -163,9 +206,9 @@ async function checkNotAnInput(output: string, inputs: string[]): Promise<void> 
   }
 }
 
-/** The stack file: kept tensors first (in their own dtype), then the blocks in stack order; what each matrix was in the metadata. */
-function stackFile(bw: Bitstack, mats: Record<string, StackedMatrix>, kept: StackFileTensor[], originals: Record<string, Original>): Uint8Array {
-  return bw.stack(mats).toSafetensors({ prepend: kept, metadata: { originals: JSON.stringify(originals) } });
+/** The stack file: kept tensors first (in their own dtype), then the blocks in stack order; what each matrix was (and the shard) in the metadata. */
+function stackFile(bw: Bitstack, mats: Record<string, StackedMatrix>, kept: StackFileTensor[], originals: Record<string, Original>, shard: ShardInfo | null = null): Uint8Array {
+  return bw.stack(mats).toSafetensors({ prepend: kept, metadata: { originals: JSON.stringify(originals), ...(shard ? { shard: JSON.stringify(shard) } : {}) } });
 }
 
 /** A file's bytes, in reads of at most 1 GiB (readFile refuses files of 2 GiB or more). */
@@ -368,6 +411,7 @@ const compressOptions = (c: Command) => c
     return v;
   }, 'int8')
   .option('--blocks <n>', 'blocks per matrix', int('--blocks', 1, 64), 16)
+  .option('-j, --jobs <n>', 'worker threads decomposing matrices in parallel (the output is the same bytes for any number)', int('--jobs', 1, 256), availableParallelism())
   .option('-q, --quiet', 'no progress bar')
   .option('--include <regex>', 'decompose only matching tensor names (RE2 syntax, linear time)', regex)
   .option('--exclude <regex>', 'leave matching tensor names as they are (RE2 syntax)', regex)
@@ -384,17 +428,72 @@ compressOptions(program.command('compress')
   .option('--keep-dtype <type>', 'store kept floating tensors as f16 or bf16 where every value survives (others stay as they are)', (v) => {
     if (v !== 'f16' && v !== 'bf16') throw new InvalidArgumentError('--keep-dtype must be f16 or bf16');
     return v;
+  })
+  .option('--shard <i/N>', 'decompose only shard i of N (0-based; matrices balanced by size) into a shard file for `merge`', (v) => {
+    const m = /^(\d+)\/(\d+)$/.exec(v);
+    const index = Number(m?.[1]), count = Number(m?.[2]);
+    if (!m || !(count >= 1 && count <= 4096) || !(index < count)) throw new InvalidArgumentError('--shard must be i/N with 0 ≤ i < N ≤ 4096');
+    return { index, count };
   }))
   .action(async (model: string, o: CompressOptions & { output: string }) => {
     await checkNotAnInput(o.output, [model]);
     const bw = await init();
     const t0 = Date.now();
-    const { mats, originals, kept } = await compressTensors(bw, await loadModel(bw, model), o);
+    const { mats, originals, kept, shard } = await compressTensors(bw, await loadModel(bw, model), o);
     const { tensors, asStored } = keptTensors(bw, kept, o.keepDtype);
-    await writeAtomically(o.output, stackFile(bw, mats, tensors, originals));
+    if (shard && !Object.keys(mats).length) throw new BitstackError('ARG', `shard ${shard.index}/${shard.count} holds no matrix: the model has only ${shard.names.length} to decompose`);
+    await writeAtomically(o.output, stackFile(bw, mats, tensors, originals, shard));
     const how = o.keepDtype ? `, floating ones as ${o.keepDtype} where exact` : ' in their own dtypes';
-    console.log(`wrote ${o.output}: ${Object.keys(mats).length} matrices in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${kept.length} tensors kept${how}`);
+    const part = shard ? ` (shard ${shard.index}/${shard.count} of ${shard.names.length})` : '';
+    console.log(`wrote ${o.output}: ${Object.keys(mats).length} matrices${part} in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${kept.length} tensors kept${how}`);
     if (asStored.length) console.log(`kept as stored (values would not survive ${o.keepDtype}): ${asStored.join(', ')}`);
+  });
+
+program.command('merge')
+  .description('merge the shard files of `compress --shard i/N` into the stack file an unsharded compress writes (the same bytes)')
+  .argument('<shards...>', 'the N shard files, in any order')
+  .requiredOption('-o, --output <file>', 'the .safetensors file to write')
+  .action(async (shards: string[], o: { output: string }) => {
+    await checkNotAnInput(o.output, shards);
+    const bw = await init();
+    let info: ShardInfo | null = null;
+    const seen = new Map<number, string>();
+    const mats = Object.create(null) as Record<string, StackedMatrix>;
+    const originals = new Map<string, Original>();
+    let kept: StackFileTensor[] | null = null;
+    for (const path of shards) {
+      const { st, file, others, originals: orig } = await openStackFile(bw, path);
+      let si: ShardInfo;
+      try { si = JSON.parse(file.metadata.shard ?? 'null'); } catch { throw new BitstackError('FORMAT', `${path}: metadata "shard" is not JSON`); }
+      if (!si || !Number.isInteger(si.index) || !Number.isInteger(si.count) || !Array.isArray(si.names)) throw new BitstackError('FORMAT', `${path} is not a shard file (compress --shard i/N writes them)`);
+      if (info && (si.count !== info.count || JSON.stringify(si.names) !== JSON.stringify(info.names))) throw new BitstackError('ARG', `${path} is a shard of another compress (${si.count} shards of ${si.names.length} matrices)`);
+      if (seen.has(si.index)) throw new BitstackError('ARG', `${path} and ${seen.get(si.index)} are both shard ${si.index}`);
+      info = si;
+      seen.set(si.index, path);
+      const mine = others.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: file.data.slice(t.begin, t.end) }));
+      if (!kept) kept = mine;
+      else if (mine.length !== kept.length || mine.some((t, i) => t.name !== kept![i].name || t.dtype !== kept![i].dtype || Buffer.compare(t.bytes, kept![i].bytes) !== 0)) {
+        throw new BitstackError('ARG', `${path} keeps other tensors than ${shards[0]}: shards of different models or options`);
+      }
+      for (const [name, sm] of Object.entries(st.matrices)) {
+        if (Object.prototype.hasOwnProperty.call(mats, name)) throw new BitstackError('FORMAT', `${name} is in two shards`);
+        mats[name] = sm;
+        const og = orig.get(name);
+        if (og) originals.set(name, og);
+      }
+    }
+    const missing = info!.names.filter((n) => !Object.prototype.hasOwnProperty.call(mats, n));
+    if (seen.size !== info!.count || missing.length) throw new BitstackError('ARG', `${info!.count} shards are needed, ${seen.size} given${missing.length ? ` (missing: ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})` : ''}`);
+    // Model order, as an unsharded compress has them.
+    const ordered = Object.create(null) as Record<string, StackedMatrix>;
+    const orderedOriginals = Object.create(null) as Record<string, Original>;
+    for (const n of info!.names) {
+      ordered[n] = mats[n];
+      const og = originals.get(n);
+      if (og) orderedOriginals[n] = og;
+    }
+    await writeAtomically(o.output, stackFile(bw, ordered, kept!, orderedOriginals));
+    console.log(`wrote ${o.output}: ${info!.names.length} matrices from ${info!.count} shards`);
   });
 
 program.command('info')
@@ -495,7 +594,7 @@ program.command('demo')
     const t0 = Date.now();
     const tensors = await loadModel(bw, modelJson);
     console.log(`Universal Sentence Encoder lite (tfjs, ${tensors.length} tensors): decomposing its weight matrices ≥ 256 wide (embeddings kept)…`);
-    const { mats, originals, kept } = await compressTensors(bw, tensors, { rank: 'auto', factors: 'int8', blocks: o.blocks, minDim: 256, svd: 'randomized' });
+    const { mats, originals, kept } = await compressTensors(bw, tensors, { rank: 'auto', factors: 'int8', blocks: o.blocks, minDim: 256, svd: 'randomized', jobs: availableParallelism() });
     const bytes = stackFile(bw, mats, keptTensors(bw, kept).tensors, originals);
     for (const sm of Object.values(mats)) sm.free();
     await mkdir(o.output, { recursive: true });

@@ -76,6 +76,38 @@ interface Block {
   b32: Part;            // k×n f32
 }
 
+/** A StackedMatrix as plain data: see {@link StackedMatrix.export} and `bw.restore()`. */
+export interface StackedMatrixData {
+  rows: number;
+  cols: number;
+  factors: FactorType;
+  norm: number;
+  relativeErrors: Float64Array;
+  scale: Float32Array | null;
+  blocks: BlockData[];
+}
+
+/** A StackedMatrix from plain data (see StackedMatrix.export), every part checked. */
+export function restore(rt: Runtime, data: StackedMatrixData): StackedMatrix {
+  const d = options('data', data);
+  const rows = dim('data.rows', d.rows), cols = dim('data.cols', d.cols);
+  if (d.factors !== 'int8' && d.factors !== 'f16') throw new BitstackError('ARG', `data.factors must be 'int8' or 'f16', got ${String(d.factors)}`);
+  if (!Array.isArray(d.blocks) || !d.blocks.length) throw new BitstackError('ARG', 'data.blocks must be a non-empty array');
+  if (!(d.relativeErrors instanceof Float64Array) || d.relativeErrors.length !== d.blocks.length) throw new BitstackError('ARG', 'data.relativeErrors must be a Float64Array, one per block');
+  if (d.scale !== null && !(d.scale instanceof Float32Array && d.scale.length === cols)) throw new BitstackError('ARG', `data.scale must be null or a Float32Array of ${cols}`);
+  const int8 = d.factors === 'int8';
+  d.blocks.forEach((b, i) => {
+    const k = b?.a?.length / rows;
+    const ok = b && b.signs instanceof Uint8Array && b.signs.length === Math.ceil(rows * cols / 8)
+      && Number.isInteger(k) && k >= 1 && k <= 32
+      && (int8 ? b.a instanceof Int8Array && b.b instanceof Int8Array && b.aScale instanceof Uint16Array && b.aScale.length === k && b.bScale instanceof Uint16Array && b.bScale.length === k
+        : b.a instanceof Uint16Array && b.b instanceof Uint16Array)
+      && b.b.length === k * cols;
+    if (!ok) throw new BitstackError('ARG', `data.blocks[${i}] does not hold a ${rows}×${cols} ${d.factors} block of rank 1…32`);
+  });
+  return StackedMatrix.fromBlocks(rt, rows, cols, d.factors, d.blocks, d.relativeErrors.slice(), d.scale, Number(d.norm));
+}
+
 /** The packed parts of one block, as stored in files. Its rank is a.length / rows. */
 export interface BlockData {
   signs: Uint8Array;           // ceil(m·n/8) bytes
@@ -312,6 +344,19 @@ export class StackedMatrix {
       rt.check(rt.exports.bitstack_matmul(this.#blockList(count), count, m, n, px, batch, py), 'matmul');
       return rt.f32(py, m * batch).slice();
     });
+  }
+
+  /**
+   * The matrix as plain data (typed arrays and numbers: structured-cloneable, transferable), to move
+   * it to another instance — a worker's result to the main thread — with `bw.restore()`.
+   */
+  export(): StackedMatrixData {
+    this.#count(undefined);
+    return {
+      rows: this.rows, cols: this.cols, factors: this.factors, norm: this.norm,
+      relativeErrors: this.relativeErrors.slice(), scale: this.scale,
+      blocks: this.#blocks.map((_, i) => this.blockData(i)),
+    };
   }
 
   /** Gives the blocks' memory back; the matrix is unusable afterwards. */
