@@ -14,7 +14,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { init } from '../entry/node.js';
 import { BitstackError, writeSafetensors, readSafetensors, isBlockTensor, type Bitstack, type DecomposeOptions, type StackedMatrix, type Stack, type StackFileTensor, type SafetensorsDtype } from '../core.js';
-import { decomposeOnWorkers } from './pool.js';
+import { decomposeOnWorkers, startPool, stopPool, type Pool } from './pool.js';
 import { loadModel, parseBudget, narrowExactly, FLOAT_DTYPES, type Budget, type Tensor } from './model.js';
 import { RTN_SCHEMES, rtn, rtnBits } from './rtn.js';
 import { loadTaskRunner, meanCosine, type WeightOverrides } from './task.js';
@@ -80,7 +80,7 @@ interface ShardInfo { index: number; count: number; names: string[] }
  * worker threads; returns the matrices in model order, what they were, the kept tensors, and the
  * shard information.
  */
-async function compressTensors(bw: Bitstack, tensors: Tensor[], o: CompressOptions) {
+async function compressTensors(bw: Bitstack, tensors: Tensor[], o: CompressOptions, pool: Pool | null = null) {
   const chosen = tensors.filter((t) => selected(t, o));
   if (!chosen.length) throw new BitstackError('ARG', 'no 2-D weight matches the filters (see --include, --exclude, --min-dim)');
   const names = new Set<string>();
@@ -99,13 +99,12 @@ async function compressTensors(bw: Bitstack, tensors: Tensor[], o: CompressOptio
     const [m, n] = matrixShape(t)!;
     return { rank: o.rank === 'auto' ? 'auto' : Math.min(o.rank, m, n), ranks: o.ranks, factors: o.factors, blocks: o.blocks, svd: o.svd, name: t.name };
   };
-  const jobs = Math.max(1, Math.min(o.jobs ?? 1, mine.length));
   try {
-    if (jobs > 1) {
+    if (pool && mine.length > 1) {
       const blocksDone = new Map<string, number>();
       const sizes = new Map(mine.map((t) => [t.name, t.bytes.length]));
       const tasks = mine.map((t) => { const [m, n] = matrixShape(t)!; return { name: t.name, data: t.floats(), m, n, opts: optionsFor(t) }; });
-      const got = await decomposeOnWorkers(bw, tasks, jobs, (name, block) => {
+      const got = await decomposeOnWorkers(bw, tasks, pool, (name, block) => {
         blocksDone.set(name, block);
         if (!o.quiet) bar.update([...blocksDone].reduce((s, [k, b]) => s + b * sizes.get(k)!, 0), { matrix: name, block, blocks: o.blocks });
       });
@@ -439,7 +438,15 @@ compressOptions(program.command('compress')
     await checkNotAnInput(o.output, [model]);
     const bw = await init();
     const t0 = Date.now();
-    const { mats, originals, kept, shard } = await compressTensors(bw, await loadModel(bw, model), o);
+    // Workers start while the model is read.
+    const pool = (o.jobs ?? 1) > 1 ? startPool(o.jobs!) : null;
+    let result;
+    try {
+      result = await compressTensors(bw, await loadModel(bw, model), o, pool);
+    } finally {
+      if (pool) await stopPool(pool);
+    }
+    const { mats, originals, kept, shard } = result;
     const { tensors, asStored } = keptTensors(bw, kept, o.keepDtype);
     if (shard && !Object.keys(mats).length) throw new BitstackError('ARG', `shard ${shard.index}/${shard.count} holds no matrix: the model has only ${shard.names.length} to decompose`);
     await writeAtomically(o.output, stackFile(bw, mats, tensors, originals, shard));
@@ -594,7 +601,14 @@ program.command('demo')
     const t0 = Date.now();
     const tensors = await loadModel(bw, modelJson);
     console.log(`Universal Sentence Encoder lite (tfjs, ${tensors.length} tensors): decomposing its weight matrices ≥ 256 wide (embeddings kept)…`);
-    const { mats, originals, kept } = await compressTensors(bw, tensors, { rank: 'auto', factors: 'int8', blocks: o.blocks, minDim: 256, svd: 'randomized', jobs: availableParallelism() });
+    const pool = availableParallelism() > 1 ? startPool(availableParallelism()) : null;
+    let compressed;
+    try {
+      compressed = await compressTensors(bw, tensors, { rank: 'auto', factors: 'int8', blocks: o.blocks, minDim: 256, svd: 'randomized' }, pool);
+    } finally {
+      if (pool) await stopPool(pool);
+    }
+    const { mats, originals, kept } = compressed;
     const bytes = stackFile(bw, mats, keptTensors(bw, kept).tensors, originals);
     for (const sm of Object.values(mats)) sm.free();
     await mkdir(o.output, { recursive: true });
