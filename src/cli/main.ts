@@ -5,7 +5,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { RE2JS } from 're2js';
-import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -62,7 +62,7 @@ interface Original { dtype: SafetensorsDtype; shape: number[] }
 function shardAssignment(chosen: Tensor[], count: number): number[] {
   const load = new Array<number>(count).fill(0);
   const owner = new Array<number>(chosen.length);
-  const bySize = chosen.map((t, i) => i).sort((a, b) => chosen[b].bytes.length - chosen[a].bytes.length || a - b);
+  const bySize = chosen.map((_, i) => i).sort((a, b) => chosen[b].bytes.length - chosen[a].bytes.length || a - b);
   for (const i of bySize) {
     let best = 0;
     for (let s = 1; s < count; s++) if (load[s] < load[best]) best = s;

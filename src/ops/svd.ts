@@ -55,7 +55,7 @@ export function svd<A extends Float32Array | Float64Array>(
   n = dim('n', n);
   const wantUV = boolOption('opts.computeUV', opts.computeUV, true);
   const maxSweeps = intOption('opts.maxSweeps', opts.maxSweeps, 30, 1, 1000);
-  const p = Math.min(m, n), big = Math.max(m, n);
+  const p = Math.min(m, n);
   const rank = opts.rank === undefined ? 0 : intOption('opts.rank', opts.rank, 0, 1, p);
   const oversample = intOption('opts.oversample', opts.oversample, 10, 0, 1 << 20);
   const powerIters = intOption('opts.powerIters', opts.powerIters, 2, 0, 1000);
