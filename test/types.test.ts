@@ -50,6 +50,12 @@ describe('published types', () => {
     }, 120_000);
   }
 
+  it("the main entry's types describe the main entry's init (not ./core's)", async () => {
+    const pkg = JSON.parse(await readFile(new URL('package.json', root), 'utf8'));
+    const dts = await readFile(new URL(pkg.exports['.'].types, root), 'utf8');
+    expect(dts).toMatch(/Instantiates the kernels: `await init\(\)` for the default deterministic build\.\s*\*\/\s*export declare const init/);
+  });
+
   it('internals are stripped from the declarations', async () => {
     const dts = await readFile(new URL('build/matrix.d.ts', root), 'utf8') + await readFile(new URL('build/ops/bitstack.d.ts', root), 'utf8');
     for (const internal of ['packedB', 'dropPacked', 'pointer(', 'fromBlocks', 'constructor(']) expect(dts).not.toContain(internal);

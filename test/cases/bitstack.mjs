@@ -359,6 +359,12 @@ cases.push({
     // Candidates above min(m, n) are dropped: an 8×8 matrix with the defaults stays finite.
     const tiny = bw.decompose(randomF32(64, 45), 8, 8, { blocks: 3 });
     assert(tiny.ranks.every((r) => r <= 8) && tiny.relativeErrors.every(Number.isFinite), `8×8: ranks ${tiny.ranks}, errors ${tiny.relativeErrors}`);
+    for (const [tm, tn] of [[3, 5], [2, 40], [15, 100], [1, 9]]) {
+      const s = bw.decompose(randomF32(tm * tn, tm + tn), tm, tn, { blocks: 2 });
+      const x = randomF32(tn, 46), y = s.matvec(x);
+      assert(s.ranks.every((r) => r <= Math.min(tm, tn)) && s.relativeErrors.every(Number.isFinite) && y.every(Number.isFinite), `${tm}×${tn}: ranks ${s.ranks}`);
+      s.free();
+    }
     const outputs = [wb, y, Int32Array.from(sm.ranks), Int32Array.from(only.ranks), tiny.reconstruct()];
     for (const s of [sm, only, tiny]) s.free();
     return outputs;

@@ -225,6 +225,18 @@ cases.push({
     const notJson = ok.slice(); notJson[9] = 0x7b; notJson[10] = 0x7b;
     bad.push(notJson);
     for (const b of bad) await expectError(() => bw.readStack(b), 'FORMAT');
+    // A stack whose matrix is named __proto__ with a scale tensor `__proto__.scale`: read as ordinary
+    // names (the scale belongs to that matrix), and nothing reaches Object.prototype.
+    const polluted = writeSafetensors([
+      { name: '__proto__.scale', dtype: 'F32', shape: [8], bytes: new Uint8Array(new Float32Array(8).fill(2).buffer) },
+      { name: '__proto__.qweight_0', dtype: 'U8', shape: [2], bytes: new Uint8Array([255, 0]) },
+      { name: '__proto__.u_0', dtype: 'F16', shape: [2, 1], bytes: new Uint8Array(4) },
+      { name: '__proto__.vt_0', dtype: 'F16', shape: [1, 8], bytes: new Uint8Array(16) },
+    ]);
+    const ps = bw.readStack(polluted);
+    assert(Object.keys(ps.matrices).join() === '__proto__' && ps.matrices['__proto__'].scale?.[0] === 2, 'a matrix named __proto__ with its scale');
+    assert(({}).scale === undefined && Object.getPrototypeOf(ps.matrices) === null, 'nothing reached Object.prototype');
+    ps.matrices['__proto__'].free();
     // The same key twice (JSON.parse would keep the last), also spelled with an escape, and in
     // __metadata__; nesting past any header's need. The parser itself says so.
     for (const [text, why] of [
