@@ -288,7 +288,8 @@ export function orderFromCompressionConfig(config: unknown, mats: Record<string,
 }
 
 /** The stored parts of one matrix in a stack file, by block index. */
-interface FileParts { blocks: Map<number, Partial<Record<'qweight' | 'u' | 'vt' | 'u_scale' | 'vt_scale', SafetensorsEntry>>>; scale?: SafetensorsEntry }
+interface FileParts { blocks: Map<number, BlockParts>; scale?: SafetensorsEntry }
+type BlockParts = Partial<Record<'qweight' | 'u' | 'vt' | 'u_scale' | 'vt_scale', SafetensorsEntry>>;
 
 const BLOCK_PART = /^(.+)\.(qweight|u_scale|vt_scale|u|vt)_(0|[1-9][0-9]{0,8})$/;
 const SCALE = /^(.+)\.scale$/;
@@ -304,18 +305,20 @@ export function isBlockTensor(name: string, matrices: { has(name: string): boole
 /** True when any of the f16 bits is Inf or NaN. */
 const nonFiniteHalf = (h: Uint16Array) => h.some((v) => (v & 0x7c00) === 0x7c00);
 
-/**
- * Reads a stack written by `toSafetensors` (versions 1 and 2), or a checkpoint of the reference
- * (same tensor names, F16 factors). Order: `opts.order`, else `opts.compressionConfig` (the
- * reference's configs, parsed JSON), else the file's metadata, else level by level. Tensors that
- * are not block parts are the caller's (kept tensors): their bytes are the stack's `keptBytes`.
- */
-export function readStack(rt: Runtime, bytes: Uint8Array, opts: { order?: StackOrder; compressionConfig?: unknown } = {}): Stack {
-  opts = options('opts', opts);
-  const file = readSafetensors(bytes);
+/** @internal One matrix of a stack file, from its header alone: shapes checked, bytes not read yet. */
+export interface MatrixPlan {
+  name: string; rows: number; cols: number; factors: FactorType;
+  /** Per block: its rank and its parts (byte ranges relative to the data section). */
+  blocks: Array<{ k: number; parts: BlockParts }>;
+  scale?: SafetensorsEntry;
+  errors: Float64Array; norm: number;
+}
+
+/** @internal The matrices of a stack file from its header (every block's parts present with consistent shapes). */
+export function planStack(tensors: SafetensorsEntry[], metadata: Record<string, string>): { plans: Map<string, MatrixPlan>; keptBytes: number } {
   const parts = new Map<string, FileParts>();
   const scales = new Map<string, SafetensorsEntry>();
-  for (const t of file.tensors) {
+  for (const t of tensors) {
     const m = BLOCK_PART.exec(t.name);
     if (m) {
       let p = parts.get(m[1]);
@@ -331,71 +334,104 @@ export function readStack(rt: Runtime, bytes: Uint8Array, opts: { order?: StackO
   }
   for (const [name, t] of scales) { const p = parts.get(name); if (p) p.scale = t; }
   let info = new Map<string, { relativeErrors?: unknown; norm?: unknown }>();
-  if (file.metadata.format === FORMAT && file.metadata.matrices) {
+  if (metadata.format === FORMAT && metadata.matrices) {
     let parsed: unknown;
-    try { parsed = JSON.parse(file.metadata.matrices); } catch { fail('metadata "matrices" is not JSON'); }
+    try { parsed = JSON.parse(metadata.matrices); } catch { fail('metadata "matrices" is not JSON'); }
     if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) info = new Map(Object.entries(parsed as Record<string, { relativeErrors?: unknown; norm?: unknown }>));
   }
-  const mats = Object.create(null) as Record<string, StackedMatrix>;
+  const plans = new Map<string, MatrixPlan>();
   let blockBytes = 0;
-  try {
-    for (const [name, p] of parts) {
-      const count = p.blocks.size;
-      const first = p.blocks.get(0) ?? fail(`${name}: block 0 is missing`);
-      const u0 = first.u ?? fail(`${name}.u_0 is missing`), vt0 = first.vt ?? fail(`${name}.vt_0 is missing`);
-      if (u0.shape.length !== 2 || vt0.shape.length !== 2) fail(`${name}: u_0 and vt_0 must be 2-D`);
-      const rows = u0.shape[0], cols = vt0.shape[1];
-      const factors: FactorType = u0.dtype === 'I8' ? 'int8' : u0.dtype === 'F16' ? 'f16' : fail(`${name}.u_0 must be F16 or I8, not ${u0.dtype}`);
-      if (rows < 1 || cols < 1) fail(`${name}: empty factors`);
-      const dtype = factors === 'int8' ? 'I8' : 'F16';
-      const data: BlockData[] = [];
-      for (let i = 0; i < count; i++) {
-        const blk = p.blocks.get(i) ?? fail(`${name}: block ${i} is missing (the file has ${count} blocks)`);
-        const q = blk.qweight ?? fail(`${name}.qweight_${i} is missing`);
-        const u = blk.u ?? fail(`${name}.u_${i} is missing`);
-        const vt = blk.vt ?? fail(`${name}.vt_${i} is missing`);
-        const k = u.shape[1];
-        if (u.dtype !== dtype || u.shape.length !== 2 || u.shape[0] !== rows || !(k >= 1)) fail(`${name}.u_${i} must be ${dtype} [${rows}, k]`);
-        if (k > 32) throw new BitstackError('UNSUPPORTED', `${name}: rank ${k} > 32 is not supported`);
-        if (vt.dtype !== dtype || vt.shape.join() !== `${k},${cols}`) fail(`${name}.vt_${i} must be ${dtype} [${k}, ${cols}]`);
-        if (q.dtype !== 'U8' || q.end - q.begin !== Math.ceil(rows * cols / 8)) fail(`${name}.qweight_${i} must be ${Math.ceil(rows * cols / 8)} U8 bytes`);
-        const signs = tensorBytes(file, q).slice();
-        const copy = (e: SafetensorsEntry) => tensorBytes(file, e).slice().buffer;
-        let d: BlockData;
-        if (factors === 'int8') {
-          const us = blk.u_scale ?? fail(`${name}.u_scale_${i} is missing`), vs = blk.vt_scale ?? fail(`${name}.vt_scale_${i} is missing`);
-          for (const [e, what] of [[us, 'u_scale'], [vs, 'vt_scale']] as const) if (e.dtype !== 'F16' || e.shape.join() !== `${k}`) fail(`${name}.${what}_${i} must be F16 [${k}]`);
-          d = { signs, a: new Int8Array(copy(u)), b: new Int8Array(copy(vt)), aScale: new Uint16Array(copy(us)), bScale: new Uint16Array(copy(vs)) };
-          if (nonFiniteHalf(d.aScale!) || nonFiniteHalf(d.bScale!)) fail(`${name}: block ${i} has a non-finite scale`);
-        } else {
-          if (blk.u_scale || blk.vt_scale) fail(`${name}: block ${i} has scales but F16 factors`);
-          d = { signs, a: new Uint16Array(copy(u)), b: new Uint16Array(copy(vt)) };
-          if (nonFiniteHalf(d.a as Uint16Array) || nonFiniteHalf(d.b as Uint16Array)) fail(`${name}: block ${i} has non-finite factors`);
-        }
-        data.push(d);
+  for (const [name, p] of parts) {
+    const count = p.blocks.size;
+    const first = p.blocks.get(0) ?? fail(`${name}: block 0 is missing`);
+    const u0 = first.u ?? fail(`${name}.u_0 is missing`), vt0 = first.vt ?? fail(`${name}.vt_0 is missing`);
+    if (u0.shape.length !== 2 || vt0.shape.length !== 2) fail(`${name}: u_0 and vt_0 must be 2-D`);
+    const rows = u0.shape[0], cols = vt0.shape[1];
+    const factors: FactorType = u0.dtype === 'I8' ? 'int8' : u0.dtype === 'F16' ? 'f16' : fail(`${name}.u_0 must be F16 or I8, not ${u0.dtype}`);
+    if (rows < 1 || cols < 1) fail(`${name}: empty factors`);
+    const dtype = factors === 'int8' ? 'I8' : 'F16';
+    const blocks: MatrixPlan['blocks'] = [];
+    for (let i = 0; i < count; i++) {
+      const blk = p.blocks.get(i) ?? fail(`${name}: block ${i} is missing (the file has ${count} blocks)`);
+      const q = blk.qweight ?? fail(`${name}.qweight_${i} is missing`);
+      const u = blk.u ?? fail(`${name}.u_${i} is missing`);
+      const vt = blk.vt ?? fail(`${name}.vt_${i} is missing`);
+      const k = u.shape[1];
+      if (u.dtype !== dtype || u.shape.length !== 2 || u.shape[0] !== rows || !(k >= 1)) fail(`${name}.u_${i} must be ${dtype} [${rows}, k]`);
+      if (k > 32) throw new BitstackError('UNSUPPORTED', `${name}: rank ${k} > 32 is not supported`);
+      if (vt.dtype !== dtype || vt.shape.join() !== `${k},${cols}`) fail(`${name}.vt_${i} must be ${dtype} [${k}, ${cols}]`);
+      if (q.dtype !== 'U8' || q.end - q.begin !== Math.ceil(rows * cols / 8)) fail(`${name}.qweight_${i} must be ${Math.ceil(rows * cols / 8)} U8 bytes`);
+      if (factors === 'int8') {
+        const us = blk.u_scale ?? fail(`${name}.u_scale_${i} is missing`), vs = blk.vt_scale ?? fail(`${name}.vt_scale_${i} is missing`);
+        for (const [e, what] of [[us, 'u_scale'], [vs, 'vt_scale']] as const) if (e.dtype !== 'F16' || e.shape.join() !== `${k}`) fail(`${name}.${what}_${i} must be F16 [${k}]`);
+      } else if (blk.u_scale || blk.vt_scale) {
+        fail(`${name}: block ${i} has scales but F16 factors`);
       }
-      let scale: Float32Array | null = null;
-      if (p.scale) {
-        if (p.scale.dtype !== 'F32' || p.scale.shape.join() !== `${cols}`) fail(`${name}.scale must be F32 [${cols}]`);
-        scale = new Float32Array(tensorBytes(file, p.scale).slice().buffer);
-        if (scale.some((v) => !(v > 0) || !Number.isFinite(v))) fail(`${name}.scale must be positive and finite`);
-      }
-      const meta = info.get(name);
-      const known = meta?.relativeErrors;
-      const errors = Array.isArray(known) && known.length === count && known.every((v) => typeof v === 'number') ? Float64Array.from(known as number[]) : new Float64Array(count).fill(NaN);
-      const norm = typeof meta?.norm === 'number' ? meta.norm : NaN;
-      mats[name] = StackedMatrix.fromBlocks(rt, rows, cols, factors, data, errors, scale, norm);
-      blockBytes += mats[name].byteLength();
+      for (const e of Object.values(blk)) blockBytes += e!.end - e!.begin;
+      blocks.push({ k, parts: blk });
     }
-    if (!Object.keys(mats).length) fail('no BitStack tensors (<name>.qweight_<i>, .u_<i>, .vt_<i>)');
+    if (p.scale && (p.scale.dtype !== 'F32' || p.scale.shape.join() !== `${cols}`)) fail(`${name}.scale must be F32 [${cols}]`);
+    const meta = info.get(name);
+    const known = meta?.relativeErrors;
+    const errors = Array.isArray(known) && known.length === count && known.every((v) => typeof v === 'number') ? Float64Array.from(known as number[]) : new Float64Array(count).fill(NaN);
+    plans.set(name, { name, rows, cols, factors, blocks, scale: p.scale, errors, norm: typeof meta?.norm === 'number' ? meta.norm : NaN });
+  }
+  if (!plans.size) fail('no BitStack tensors (<name>.qweight_<i>, .u_<i>, .vt_<i>)');
+  const total = tensors.reduce((sum, t) => sum + t.end - t.begin, 0);
+  return { plans, keptBytes: total - blockBytes };
+}
+
+/** @internal Block i of a plan from its bytes (`bytesOf` gives a tensor's bytes): copies, finite factors checked. */
+export function blockDataOf(plan: MatrixPlan, i: number, bytesOf: (e: SafetensorsEntry) => Uint8Array): BlockData {
+  const { parts } = plan.blocks[i];
+  const copy = (e: SafetensorsEntry) => bytesOf(e).slice().buffer;
+  const signs = new Uint8Array(copy(parts.qweight!));
+  if (plan.factors === 'int8') {
+    const d = { signs, a: new Int8Array(copy(parts.u!)), b: new Int8Array(copy(parts.vt!)), aScale: new Uint16Array(copy(parts.u_scale!)), bScale: new Uint16Array(copy(parts.vt_scale!)) };
+    if (nonFiniteHalf(d.aScale) || nonFiniteHalf(d.bScale)) fail(`${plan.name}: block ${i} has a non-finite scale`);
+    return d;
+  }
+  const d = { signs, a: new Uint16Array(copy(parts.u!)), b: new Uint16Array(copy(parts.vt!)) };
+  if (nonFiniteHalf(d.a) || nonFiniteHalf(d.b)) fail(`${plan.name}: block ${i} has non-finite factors`);
+  return d;
+}
+
+/** @internal A plan's activation scale from its bytes (null when it has none). */
+export function scaleOf(plan: MatrixPlan, bytesOf: (e: SafetensorsEntry) => Uint8Array): Float32Array | null {
+  if (!plan.scale) return null;
+  const scale = new Float32Array(bytesOf(plan.scale).slice().buffer);
+  if (scale.some((v) => !(v > 0) || !Number.isFinite(v))) fail(`${plan.name}.scale must be positive and finite`);
+  return scale;
+}
+
+/** @internal The stack order a file's metadata gives (undefined when it has none). */
+export function metadataOrder(metadata: Record<string, string>): StackOrder | undefined {
+  if (metadata.format !== FORMAT || !metadata.order) return undefined;
+  try { return JSON.parse(metadata.order); } catch { return fail('metadata "order" is not JSON'); }
+}
+
+/**
+ * Reads a stack written by `toSafetensors` (versions 1 and 2), or a checkpoint of the reference
+ * (same tensor names, F16 factors). Order: `opts.order`, else `opts.compressionConfig` (the
+ * reference's configs, parsed JSON), else the file's metadata, else level by level. Tensors that
+ * are not block parts are the caller's (kept tensors): their bytes are the stack's `keptBytes`.
+ */
+export function readStack(rt: Runtime, bytes: Uint8Array, opts: { order?: StackOrder; compressionConfig?: unknown } = {}): Stack {
+  opts = options('opts', opts);
+  const file = readSafetensors(bytes);
+  const { plans, keptBytes } = planStack(file.tensors, file.metadata);
+  const bytesOf = (e: SafetensorsEntry) => tensorBytes(file, e);
+  const mats = Object.create(null) as Record<string, StackedMatrix>;
+  try {
+    for (const [name, plan] of plans) {
+      const data = plan.blocks.map((_, i) => blockDataOf(plan, i, bytesOf));
+      mats[name] = StackedMatrix.fromBlocks(rt, plan.rows, plan.cols, plan.factors, data, plan.errors, scaleOf(plan, bytesOf), plan.norm);
+    }
     let order: StackOrder | undefined = opts.order;
     if (order === undefined && opts.compressionConfig !== undefined) order = orderFromCompressionConfig(opts.compressionConfig, mats);
-    if (order === undefined && file.metadata.format === FORMAT && file.metadata.order) {
-      try { order = JSON.parse(file.metadata.order); } catch { fail('metadata "order" is not JSON'); }
-    }
-    const total = file.tensors.reduce((sum, t) => sum + t.end - t.begin, 0);
+    if (order === undefined) order = metadataOrder(file.metadata);
     try {
-      return stack(mats, { ...(order === undefined ? { levelByLevel: true } : { order }), keptBytes: total - blockBytes });
+      return stack(mats, { ...(order === undefined ? { levelByLevel: true } : { order }), keptBytes });
     } catch (e) {
       if (e instanceof BitstackError && e.code === 'ARG' && opts.order === undefined) fail(`metadata order: ${e.message}`);
       throw e;
