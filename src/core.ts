@@ -10,6 +10,7 @@ import { svd, type SvdOptions, type SvdResult } from './ops/svd.js';
 import { decompose, decomposeAsync, restore, packSigns, toFloat16, fromFloat16, type StackedMatrixData, type DecomposeOptions, type DecomposeAsyncOptions, type StackedMatrix } from './ops/bitstack.js';
 import { stack, readStack, type Stack, type StackOptions, type StackOrder } from './ops/stack.js';
 import { dctBasis, dctSelect, backProject, svdProject, type DctSelectOptions, type Projection } from './ops/dct.js';
+import { openStack, type StackSource, type OpenStackOptions, type LiveStack } from './ops/open.js';
 import { WasmMatrix } from './matrix.js';
 import { boolOption, dim, f32, options, type F32Operand } from './ops/validate.js';
 
@@ -21,6 +22,7 @@ export { StackedMatrix, type StackedMatrixData, type DecomposeOptions, type Deco
 export { Stack, isBlockTensor, type StackOptions, type StackOrder, type BudgetOptions, type StackFileTensor } from './ops/stack.js';
 export { readSafetensors, writeSafetensors, openSafetensors, streamSafetensors, type SafetensorsFile, type SafetensorsEntry, type SafetensorsDtype, type SafetensorsReader } from './formats/safetensors.js';
 export { WasmMatrix } from './matrix.js';
+export type { StackSource, OpenStackOptions, LiveStack, LoadProgress, KeptTensor } from './ops/open.js';
 export { readTfjsModel, type TfjsTensor } from './formats/tfjs.js';
 export type { F32Operand } from './ops/validate.js';
 
@@ -239,6 +241,16 @@ export class Bitstack {
    */
   decomposeAsync(w: Float32Array, m: number, n: number, opts?: DecomposeAsyncOptions): Promise<StackedMatrix> {
     return decomposeAsync(this.#rt, w, m, n, opts);
+  }
+
+  /**
+   * Loads a stack file progressively — the header, then the kept tensors and the blocks in stack
+   * order, in bounded requests, up to `opts.budget` — from a URL (HTTP Range requests), a Response,
+   * a Blob/File or a reader `(offset, length) => bytes`. Resolves when every matrix has
+   * `opts.minBlocks` blocks; later blocks join their matrix one whole block at a time (`loaded`).
+   */
+  openStack(source: StackSource, opts?: OpenStackOptions): Promise<LiveStack> {
+    return openStack(this.#rt, source, opts);
   }
 
   /** A StackedMatrix from `sm.export()`'s plain data — e.g. decomposed in a worker — in this instance. */

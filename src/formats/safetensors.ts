@@ -129,7 +129,8 @@ function checkJsonStructure(text: string, maxDepth: number): void {
 }
 
 /** Validates the 8-byte length and reads the header size; `total`: the file size. */
-function headerLength(first8: Uint8Array, total: number): number {
+/** @internal */
+export function headerLength(first8: Uint8Array, total: number): number {
   if (first8.length < 8) fail(`file of ${total} bytes has no header length`);
   const n = Number(new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true));
   if (n > MAX_HEADER) fail(`header length ${n} exceeds ${MAX_HEADER}`);
@@ -138,7 +139,8 @@ function headerLength(first8: Uint8Array, total: number): number {
 }
 
 /** Parses and validates the JSON header against a data section of `dataLength` bytes. */
-function parseHeader(headerBytes: Uint8Array, dataLength: number): { metadata: Record<string, string>; tensors: SafetensorsEntry[] } {
+/** @internal */
+export function parseHeader(headerBytes: Uint8Array, dataLength: number): { metadata: Record<string, string>; tensors: SafetensorsEntry[] } {
   let header: unknown;
   let text: string;
   try {

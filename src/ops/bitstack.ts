@@ -253,6 +253,29 @@ export class StackedMatrix {
     return new StackedMatrix(rt, rows, cols, factors, made, errors, scale ? scale.map((v) => 1 / v) : null, norm);
   }
 
+  /** @internal Adds one more block (a stack still loading): allocated, decoded, then visible to products at once. */
+  appendBlock(d: BlockData): void {
+    const rt = this.#rt, rows = this.rows, cols = this.cols, k = d.a.length / rows;
+    const bl = allocBlock(rt, rows, cols, k, this.factors);
+    try {
+      const buf = rt.exports.memory.buffer;
+      rt.u8(bl.signs.ptr, d.signs.length).set(d.signs);
+      rt.u8(bl.a.ptr, d.a.byteLength).set(new Uint8Array(d.a.buffer, d.a.byteOffset, d.a.byteLength));
+      rt.u8(bl.b.ptr, d.b.byteLength).set(new Uint8Array(d.b.buffer, d.b.byteOffset, d.b.byteLength));
+      if (bl.scales) {
+        new Uint16Array(buf, bl.scales.ptr, k).set(d.aScale!);
+        new Uint16Array(buf, bl.scales.ptr + 2 * k, k).set(d.bScale!);
+      }
+      finishBlock(rt, bl, rows, cols);
+    } catch (e) {
+      freeBlock(rt, bl);
+      throw e;
+    }
+    this.#blocks.push(bl);
+    this.#ranks.push(k);
+    this.#bytes.push(rt.exports.bitstack_block_bytes(rows, cols, k, this.factors === 'int8' ? rt.abi.FACTORS_I8 : rt.abi.FACTORS_F16));
+  }
+
   #count(b: number | undefined): number {
     if (!this.#blocks.length && this.rows) throw new BitstackError('ARG', 'this StackedMatrix was freed');
     return b === undefined ? this.#blocks.length : intOption('b', b, 0, 0, this.#blocks.length);
