@@ -14,6 +14,7 @@ declare global {
   interface URL {}
   interface ReadableStream<R = any> {}
   interface AbortSignal {}
+  interface Blob {}
 }
 
 export {};
