@@ -255,6 +255,7 @@ export class StackedMatrix {
 
   /** @internal Adds one more block (a stack still loading): allocated, decoded, then visible to products at once. */
   appendBlock(d: BlockData): void {
+    if (this.#blocks.length !== this.#ranks.length) throw new BitstackError('ARG', 'this StackedMatrix was freed while its stack was loading');
     const rt = this.#rt, rows = this.rows, cols = this.cols, k = d.a.length / rows;
     const bl = allocBlock(rt, rows, cols, k, this.factors);
     try {
