@@ -150,6 +150,27 @@ function finishBlock(rt: Runtime, bl: Block, m: number, n: number): void {
   }
 }
 
+/** A block in wasm memory from its stored parts (allocated, copied in, decoded; freed again on failure). */
+function residentBlock(rt: Runtime, rows: number, cols: number, factors: FactorType, d: BlockData): Block {
+  const k = d.a.length / rows;
+  const bl = allocBlock(rt, rows, cols, k, factors);
+  try {
+    const buf = rt.exports.memory.buffer;
+    rt.u8(bl.signs.ptr, d.signs.length).set(d.signs);
+    rt.u8(bl.a.ptr, d.a.byteLength).set(new Uint8Array(d.a.buffer, d.a.byteOffset, d.a.byteLength));
+    rt.u8(bl.b.ptr, d.b.byteLength).set(new Uint8Array(d.b.buffer, d.b.byteOffset, d.b.byteLength));
+    if (bl.scales) {
+      new Uint16Array(buf, bl.scales.ptr, k).set(d.aScale!);
+      new Uint16Array(buf, bl.scales.ptr + 2 * k, k).set(d.bScale!);
+    }
+    finishBlock(rt, bl, rows, cols);
+    return bl;
+  } catch (e) {
+    freeBlock(rt, bl);
+    throw e;
+  }
+}
+
 /** A weight matrix as a stack of BitStack blocks; any prefix of b blocks is a valid weight W_b. */
 export class StackedMatrix {
   readonly rows: number;
@@ -232,20 +253,7 @@ export class StackedMatrix {
   ): StackedMatrix {
     const made: Block[] = [];
     try {
-      for (const d of data) {
-        const k = d.a.length / rows;
-        const bl = allocBlock(rt, rows, cols, k, factors);
-        made.push(bl);
-        const buf = rt.exports.memory.buffer;
-        rt.u8(bl.signs.ptr, d.signs.length).set(d.signs);
-        rt.u8(bl.a.ptr, d.a.byteLength).set(new Uint8Array(d.a.buffer, d.a.byteOffset, d.a.byteLength));
-        rt.u8(bl.b.ptr, d.b.byteLength).set(new Uint8Array(d.b.buffer, d.b.byteOffset, d.b.byteLength));
-        if (bl.scales) {
-          new Uint16Array(buf, bl.scales.ptr, k).set(d.aScale!);
-          new Uint16Array(buf, bl.scales.ptr + 2 * k, k).set(d.bScale!);
-        }
-        finishBlock(rt, bl, rows, cols);
-      }
+      for (const d of data) made.push(residentBlock(rt, rows, cols, factors, d));
     } catch (e) {
       for (const bl of made) freeBlock(rt, bl);
       throw e;
@@ -257,21 +265,7 @@ export class StackedMatrix {
   appendBlock(d: BlockData): void {
     if (this.#blocks.length !== this.#ranks.length) throw new BitstackError('ARG', 'this StackedMatrix was freed while its stack was loading');
     const rt = this.#rt, rows = this.rows, cols = this.cols, k = d.a.length / rows;
-    const bl = allocBlock(rt, rows, cols, k, this.factors);
-    try {
-      const buf = rt.exports.memory.buffer;
-      rt.u8(bl.signs.ptr, d.signs.length).set(d.signs);
-      rt.u8(bl.a.ptr, d.a.byteLength).set(new Uint8Array(d.a.buffer, d.a.byteOffset, d.a.byteLength));
-      rt.u8(bl.b.ptr, d.b.byteLength).set(new Uint8Array(d.b.buffer, d.b.byteOffset, d.b.byteLength));
-      if (bl.scales) {
-        new Uint16Array(buf, bl.scales.ptr, k).set(d.aScale!);
-        new Uint16Array(buf, bl.scales.ptr + 2 * k, k).set(d.bScale!);
-      }
-      finishBlock(rt, bl, rows, cols);
-    } catch (e) {
-      freeBlock(rt, bl);
-      throw e;
-    }
+    const bl = residentBlock(rt, rows, cols, this.factors, d);
     this.#blocks.push(bl);
     this.#ranks.push(k);
     this.#bytes.push(rt.exports.bitstack_block_bytes(rows, cols, k, this.factors === 'int8' ? rt.abi.FACTORS_I8 : rt.abi.FACTORS_F16));
