@@ -1,8 +1,9 @@
 // The package as a consumer's bundler sees it: examples/bundlers/ built with Vite, esbuild and
 // webpack into pages run in Debian's Chromium, and with wrangler into a Worker run in workerd. The
-// consumer is a folder whose node_modules/bitstack-wasm links to this checkout (as an install does).
+// consumer is a folder whose node_modules/bitstack-wasm is the packed tarball (`npm pack`), unpacked:
+// only what the package's `files` ship.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { cp, mkdir, rm, symlink, writeFile, readdir } from 'node:fs/promises';
+import { cp, mkdir, rm, writeFile, readdir } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -21,13 +22,15 @@ const EXPECTED = 'C = 58, 64, 139, 154';
 
 let browser: Browser;
 
-/** A consumer folder with the example copied in and the package "installed" as a link. */
+let tarball = '';
+
+/** A consumer folder with the example copied in and the package installed from the tarball. */
 async function consumer(name: string, example: string): Promise<string> {
   const dir = join(work, name);
   await rm(dir, { recursive: true, force: true });
-  await mkdir(join(dir, 'node_modules'), { recursive: true });
+  await mkdir(join(dir, 'node_modules', 'bitstack-wasm'), { recursive: true });
   await cp(join(root, 'examples', 'bundlers', example), dir, { recursive: true });
-  await symlink(root, join(dir, 'node_modules', 'bitstack-wasm'));
+  await run('tar', ['-xzf', tarball, '-C', join(dir, 'node_modules', 'bitstack-wasm'), '--strip-components=1']);
   return dir;
 }
 
@@ -46,8 +49,12 @@ async function pageText(dir: string, page = 'index.html'): Promise<string> {
 
 describe('bundlers', () => {
   beforeAll(async () => {
+    await mkdir(work, { recursive: true });
+    // The tarball a consumer installs (scripts off: build/ is already built).
+    const { stdout } = await run('npm', ['pack', '--ignore-scripts', '--pack-destination', work, '--json'], { cwd: root, maxBuffer: 16 << 20 });
+    tarball = join(work, JSON.parse(stdout)[0].filename);
     browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
-  });
+  }, 120_000);
   afterAll(async () => {
     await browser?.close();
   });
