@@ -37,12 +37,13 @@ async function consumer(name: string, example: string): Promise<string> {
 /** Serves `dir` and returns what the page shows in #out once it is done. */
 async function pageText(dir: string, page = 'index.html'): Promise<string> {
   const server = await serve(dir);
+  const tab = await browser.newPage();
   try {
-    const tab = await browser.newPage();
-    await tab.goto(`${server.url}/${page}`);
+    await tab.goto(`${server.url}/${page}`, { timeout: 60_000 });
     await tab.waitForFunction(() => document.getElementById('out')?.textContent !== 'loading…', null, { timeout: 60_000 });
     return (await tab.textContent('#out')) ?? '';
   } finally {
+    await tab.close();
     await server.close();
   }
 }
