@@ -84,8 +84,10 @@ describe('openStack', () => {
     expect(blocks.length).toBe(15);
     expect(progress.at(-1)).toBe(15);
     sameAsReadStack(live);
-    // Requests were bounded: none above requestBytes but single blocks.
+    // Every byte fetched once; after the header's first read, no request above requestBytes but a single larger block.
     expect(live.bytesRead).toBe(file.length);
+    const blockMax = Math.max(...Object.values(live.matrices).map((m) => Math.max(...Array.from({ length: m.blockCount }, (_, i) => m.blockByteLength(i)))));
+    for (const r of served.filter((x) => x.mode === 'range').slice(1)) expect(r.bytes).toBeLessThanOrEqual(Math.max(1024, blockMax));
     expect(live.snapshot().order.length).toBe(15);
     for (const sm of Object.values(live.matrices)) sm.free();
   });

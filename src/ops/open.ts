@@ -269,7 +269,8 @@ export async function openStack(rt: Runtime, source: StackSource, opts: OpenStac
 
   // Kept tensors first (they precede the blocks), then the blocks, in requests of at most requestBytes.
   const tensorsOut = Object.create(null) as Record<string, KeptTensor>;
-  const keptData = keptEnd > 0 ? await read(dataStart, keptEnd) : new Uint8Array(0);
+  const keptData = new Uint8Array(keptEnd);
+  for (let at = 0; at < keptEnd; at += requestBytes) keptData.set(await read(dataStart + at, Math.min(requestBytes, keptEnd - at)), at);
   for (const t of kept) tensorsOut[t.name] = { dtype: t.dtype, shape: t.shape.slice(), bytes: keptData.slice(t.begin, t.end) };
   const scales = new Map<string, Float32Array | null>([...plans].map(([k, p]) => [k, scaleOf(p, (e) => keptData.subarray(e.begin, e.end))]));
 
