@@ -1,7 +1,7 @@
 // BitStack: sign packing and float16 against JS references, decomposition against
 // a plain-JS implementation of the algorithm, the fused products against
 // reconstruct-then-multiply, and typed errors.
-import { randomF32, rng, assert, expectError, pow2 } from './util.mjs';
+import { randomF32, rng, assert, expectError, pow2, lowRankPlusNoise } from './util.mjs';
 
 export const cases = [];
 
@@ -118,8 +118,7 @@ cases.push({
   run({ bw }) {
     const m = 40, n = 48, k = 4, blocks = 6;
     // A matrix with a decaying spectrum plus noise, like trained weights.
-    const noise = randomF32(m * n, 9);
-    const w = bw.matmul(randomF32(m * 8, 1), randomF32(8 * n, 2), m, 8, n).map((v, i) => v + 0.05 * noise[i]);
+    const w = lowRankPlusNoise(bw, m, n, 8, 0.05, [9, 1, 2]);
     const ref = referenceErrors(bw, w, m, n, k, blocks);
     const seen = [];
     const sm = bw.decompose(w, m, n, { rank: k, factors: 'f16', blocks, svd: 'exact', name: 'layer.0', onProgress: (p) => seen.push(`${p.matrix}:${p.block}`) });
@@ -277,8 +276,7 @@ cases.push({
   name: 'bitstack: int8 factors at every rank 1…32 — stored values, reconstruct, matvec and matmul agree',
   run({ bw }) {
     const m = 70, n = 45;
-    const noise = randomF32(m * n, 31);
-    const w = bw.matmul(randomF32(m * 40, 32), randomF32(40 * n, 33), m, 40, n).map((v, i) => v + 0.2 * noise[i]);
+    const w = lowRankPlusNoise(bw, m, n, 40, 0.2, [31, 32, 33]);
     const x = randomF32(n, 34), X3 = randomF32(n * 3, 35), X9 = randomF32(n * 9, 36);
     const outputs = [];
     for (let k = 1; k <= 32; k++) {
@@ -330,8 +328,7 @@ cases.push({
   run({ bw }) {
     const m = 48, n = 40;
     // A fast-decaying spectrum: small ranks pay most per byte early.
-    const noise = randomF32(m * n, 41);
-    const w = bw.matmul(randomF32(m * 3, 42), randomF32(3 * n, 43), m, 3, n).map((v, i) => v + 0.3 * noise[i]);
+    const w = lowRankPlusNoise(bw, m, n, 3, 0.3, [41, 42, 43]);
     const sm = bw.decompose(w, m, n, { blocks: 5, svd: 'exact' });
     const cands = [1, 2, 4, 8, 16, 32];
     assert(sm.ranks.every((r) => cands.includes(r)), `ranks ${sm.ranks}`);

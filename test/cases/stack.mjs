@@ -1,6 +1,6 @@
 // Stacks: orders, budgets, the safetensors file (round trip, stack-order layout,
 // the reference's naming) and corrupt files.
-import { randomF32, rng, assert, expectError, utf8 } from './util.mjs';
+import { randomF32, rng, assert, expectError, utf8, lowRankPlusNoise } from './util.mjs';
 
 export const cases = [];
 
@@ -100,8 +100,7 @@ cases.push({
     const m = 12, n = 20;
     mats['scaled'] = bw.decompose(randomF32(m * n, 50), m, n, { rank: 2, blocks: 3, scale: Float32Array.from({ length: n }, (_, j) => 1 + j / 8) });
     // int8 factors with ranks chosen per block, and names that are Object.prototype's.
-    const noise = randomF32(30 * 26, 53);
-    const lowRank = bw.matmul(randomF32(30 * 2, 54), randomF32(2 * 26, 55), 30, 2, 26).map((v, i) => v + 0.2 * noise[i]);
+    const lowRank = lowRankPlusNoise(bw, 30, 26, 2, 0.2, [53, 54, 55]);
     mats['__proto__'] = bw.decompose(lowRank, 30, 26, { blocks: 4 });
     mats['constructor'] = bw.decompose(randomF32(30 * 26, 52), 30, 26, { blocks: 2, rank: 5 });
     const st = bw.stack(mats);

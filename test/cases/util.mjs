@@ -37,6 +37,15 @@ export function utf8(text) {
   return Uint8Array.from(out);
 }
 
+/**
+ * A trained-like m×n matrix: rank r from two seeded factors, plus `noise` times seeded uniform noise.
+ * seeds: [noise, left factor, right factor].
+ */
+export function lowRankPlusNoise(bw, m, n, r, noise, [sNoise, sLeft, sRight]) {
+  const e = randomF32(m * n, sNoise);
+  return bw.matmul(randomF32(m * r, sLeft), randomF32(r * n, sRight), m, r, n).map((v, i) => v + noise * e[i]);
+}
+
 export function assert(cond, message) {
   if (!cond) throw new Error(message);
 }
