@@ -11,6 +11,7 @@ import { decompose, decomposeAsync, restore, packSigns, toFloat16, fromFloat16, 
 import { stack, readStack, type Stack, type StackOptions, type StackOrder } from './ops/stack.js';
 import { dctBasis, dctSelect, backProject, svdProject, type DctSelectOptions, type Projection } from './ops/dct.js';
 import { openStack, type StackSource, type OpenStackOptions, type LiveStack } from './ops/open.js';
+import type { StackCacheStore } from './ops/cache.js';
 import { WasmMatrix } from './matrix.js';
 import { boolOption, dim, f32, options, type F32Operand } from './ops/validate.js';
 
@@ -23,6 +24,7 @@ export { Stack, isBlockTensor, type StackOptions, type StackOrder, type BudgetOp
 export { readSafetensors, writeSafetensors, openSafetensors, streamSafetensors, type SafetensorsFile, type SafetensorsEntry, type SafetensorsDtype, type SafetensorsReader } from './formats/safetensors.js';
 export { WasmMatrix } from './matrix.js';
 export type { StackSource, OpenStackOptions, LiveStack, LoadProgress, KeptTensor } from './ops/open.js';
+export { cacheStorageStore, type StackCache, type StackCacheStore } from './ops/cache.js';
 export { readTfjsModel, type TfjsTensor } from './formats/tfjs.js';
 export type { F32Operand } from './ops/validate.js';
 
@@ -75,6 +77,8 @@ export interface SourceLoader {
   defaultModule(build: 'simd' | 'relaxed'): Promise<WasmSource>;
   /** Loads a URL or a path/URL string. */
   load(location: URL | string): Promise<WasmSource>;
+  /** The store `openStack({ cache: name })` uses (default: Cache Storage). */
+  cacheStore?(name: string): StackCacheStore;
 }
 
 const NO_IO: SourceLoader = {
@@ -156,7 +160,7 @@ export function createInit(loader: SourceLoader): (options?: InitOptions) => Pro
     } catch (e) {
       throw new BitstackError('WASM', `could not instantiate the kernels module: ${(e as Error).message}`);
     }
-    return new Bitstack(new Runtime(instance));
+    return new Bitstack(new Runtime(instance), loader.cacheStore);
   };
 }
 
@@ -167,11 +171,13 @@ export const init = createInit(NO_IO);
 export class Bitstack {
   /** @internal */
   readonly #rt: Runtime;
+  readonly #cacheStore: ((name: string) => StackCacheStore) | undefined;
   readonly features: Features;
 
   /** @internal Use `init()`. */
-  constructor(rt: Runtime) {
+  constructor(rt: Runtime, cacheStore?: (name: string) => StackCacheStore) {
     this.#rt = rt;
+    this.#cacheStore = cacheStore;
     this.features = Object.freeze({ simd: true, relaxed: rt.exports.build_relaxed() === 1 });
   }
 
@@ -246,11 +252,13 @@ export class Bitstack {
   /**
    * Loads a stack file progressively — the header, then the kept tensors and the blocks in stack
    * order, in bounded requests, up to `opts.budget` — from a URL (HTTP Range requests), a Response,
-   * a Blob/File or a reader `(offset, length) => bytes`. Resolves when every matrix has
-   * `opts.minBlocks` blocks; later blocks join their matrix one whole block at a time (`loaded`).
+   * a Blob/File or a reader `(offset, length) => bytes`. Resolves once the header is read (the plan:
+   * `order`, `bytesPlanned`); `stack.ready` when every matrix has `opts.minBlocks` blocks; later
+   * blocks join their matrix one whole block at a time (`onBlock`, `loaded`). `opts.cache` keeps the
+   * fetched ranges for offline use and resumption.
    */
   openStack(source: StackSource, opts?: OpenStackOptions): Promise<LiveStack> {
-    return openStack(this.#rt, source, opts);
+    return openStack(this.#rt, source, opts, this.#cacheStore);
   }
 
   /** A StackedMatrix from `sm.export()`'s plain data — e.g. decomposed in a worker — in this instance. */

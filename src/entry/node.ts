@@ -3,6 +3,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { createInit, type SourceLoader } from '../core.js';
+import { directoryStore } from '../ops/cache-dir.js';
 
 export * from '../core.js';
 
@@ -17,7 +18,11 @@ const loader: SourceLoader = {
     if (/^https?:/i.test(text)) return fetch(text);
     return readFile(text.startsWith('file:') ? new URL(text) : text);
   },
+  // Node 20 has no Cache Storage: openStack({ cache: dir }) keeps ranges in that directory.
+  cacheStore: directoryStore,
 };
+
+export { directoryStore };
 
 /** Instantiates the kernels: `await init()` for the default deterministic build. */
 export const init = createInit(loader);

@@ -12,12 +12,23 @@ import { StackedMatrix, type BlockData } from './bitstack.js';
 import { planStack, blockDataOf, scaleOf, metadataOrder, isBlockTensor, stack as makeStack, type MatrixPlan, type Stack, type StackOrder } from './stack.js';
 import { headerLength, parseHeader, type SafetensorsEntry, type SafetensorsDtype } from '../formats/safetensors.js';
 import { intOption, options } from './validate.js';
+import { cacheStorageStore, fnv1a64, parseMeta, type CacheMeta, type StackCache, type StackCacheStore } from './cache.js';
 
 /** Where a stack file comes from. */
 export type StackSource = string | URL | Response | Blob | ((offset: number, length: number) => Promise<Uint8Array | ArrayBuffer | ArrayBufferView>);
 
 /** Progress of openStack, after every request. */
-export interface LoadProgress { bytes: number; blocks: number; totalBlocks: number }
+export interface LoadProgress {
+  /** Bytes loaded so far (fetched + from the cache). */
+  bytes: number;
+  /** Blocks applied so far, of `totalBlocks` planned. */
+  blocks: number;
+  totalBlocks: number;
+  /** Bytes the budget will load in all: header, kept tensors, planned blocks. */
+  bytesPlanned: number;
+  /** Of `bytes`, those served by the cache. */
+  fromCache: number;
+}
 
 /** Options of {@link openStack}. */
 export interface OpenStackOptions {
@@ -33,6 +44,15 @@ export interface OpenStackOptions {
   onBlock?: (name: string, block: number) => void;
   /** Largest request in bytes (default 1 MiB); a block larger than this is one request. */
   requestBytes?: number;
+  /**
+   * Keeps fetched ranges: a Cache Storage name (browsers, Deno, workerd), a directory (Node) or a store
+   * `{ get, put, delete }`. A second open serves what is cached and fetches the rest (it resumes); the
+   * header is always asked for first — a file whose size, ETag or header changed is discarded from the
+   * cache — and when that request fails (offline) the cached copy is used.
+   */
+  cache?: StackCache;
+  /** Names the file in the cache (default: the URL; required for a Blob or a reader). */
+  cacheKey?: string;
 }
 
 /** A tensor kept beside the blocks (embeddings, norms), as stored. */
@@ -40,17 +60,23 @@ export interface KeptTensor { dtype: SafetensorsDtype; shape: number[]; bytes: U
 
 /** A stack being loaded: its matrices grow block by block. */
 export interface LiveStack {
-  /** The matrices (an object without prototype); each has at least `minBlocks` blocks and grows while loading. */
+  /** The matrices (an object without prototype): filled when `ready` resolves, each with at least `minBlocks` blocks, then growing while loading. */
   readonly matrices: Readonly<Record<string, StackedMatrix>>;
   /** The blocks that will be loaded, in order (the prefix of the file's order within the budget). */
   readonly order: ReadonlyArray<readonly [string, number]>;
   /** The tensors kept beside the blocks, by name (an object without prototype). */
   readonly tensors: Readonly<Record<string, KeptTensor>>;
+  /** Resolves when every matrix has `minBlocks` blocks: `matrices` is empty before. */
+  readonly ready: Promise<void>;
   /** Resolves when every block of `order` has arrived (or rejects with the error that stopped loading). */
   readonly loaded: Promise<void>;
+  /** Bytes the budget loads in all: header, kept tensors and the blocks of `order`. */
+  readonly bytesPlanned: number;
+  /** Bytes served by the cache so far. */
+  readonly bytesFromCache: number;
   /** Blocks of `name` loaded so far. */
   loadedBlocks(name: string): number;
-  /** Bytes read from the source so far. */
+  /** Bytes read from the source (the network) so far. */
   readonly bytesRead: number;
   /** A Stack of what is loaded now (its order: the loaded prefix). */
   snapshot(): Stack;
@@ -60,7 +86,7 @@ const fail = (message: string): never => {
   throw new BitstackError('FORMAT', `stack stream: ${message}`);
 };
 
-interface Reader { read(offset: number, length: number, upTo?: boolean): Promise<Uint8Array>; size?: number; exactOnly?: boolean; close?(): void }
+interface Reader { read(offset: number, length: number, upTo?: boolean): Promise<Uint8Array>; size?: number; etag?: string | null; exactOnly?: boolean; close?(): void }
 
 function asBytes(v: unknown, what: string): Uint8Array {
   if (v instanceof Uint8Array) return v;
@@ -139,6 +165,7 @@ function urlReader(url: string, signal: AbortSignal | undefined): Reader {
       const bytes = new Uint8Array(await res.arrayBuffer());
       if (bytes.length !== want) fail(`short read: ${bytes.length} of ${want} bytes at ${offset}`);
       self.size = total;
+      self.etag = etag;
       return bytes;
     },
   };
@@ -174,8 +201,90 @@ function makeReader(source: StackSource, signal: AbortSignal | undefined): Reade
   throw new BitstackError('ARG', 'source must be a URL, a Response, a Blob or a reader (offset, length) => bytes');
 }
 
-/** Loads a stack file progressively: resolves when every matrix has `minBlocks` blocks. */
-export async function openStack(rt: Runtime, source: StackSource, opts: OpenStackOptions = {}): Promise<LiveStack> {
+
+const concat = (parts: Uint8Array[]): Uint8Array => {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+};
+
+/**
+ * The fetched ranges of one file in a store: `read` serves what the store has and fetches the gaps
+ * (storing them); the header is checked against the store's copy (size, ETag, header hash) and a
+ * changed file's entries are discarded. A store that fails to write stops caching, not loading.
+ */
+class RangeCache {
+  ranges: Array<[number, number]> = [];
+  meta: CacheMeta | null = null;
+  broken = false;
+  constructor(readonly store: StackCacheStore, readonly source: string, readonly prefix: string) {}
+
+  static async open(store: StackCacheStore, source: string): Promise<RangeCache> {
+    const c = new RangeCache(store, source, fnv1a64(new TextEncoder().encode(source)));
+    c.meta = parseMeta(await store.get(`${c.prefix}/meta`).catch(() => undefined), source);
+    c.ranges = c.meta ? c.meta.ranges.map((r) => [r[0], r[1]] as [number, number]) : [];
+    return c;
+  }
+
+  key(r: readonly [number, number]) { return `${this.prefix}/${r[0]}-${r[1]}`; }
+
+  /** Drops every entry (a changed file), then remembers the new file's identity. */
+  async reset(size: number | null, etag: string | null, header: string) {
+    const old = this.ranges;
+    this.ranges = [];
+    this.meta = { version: 1, source: this.source, size, etag, header, ranges: this.ranges };
+    try {
+      await this.store.put(`${this.prefix}/meta`, new TextEncoder().encode(JSON.stringify(this.meta)));
+      for (const r of old) await this.store.delete(this.key(r));
+    } catch {
+      this.broken = true;
+    }
+  }
+
+  async remember(offset: number, bytes: Uint8Array) {
+    if (this.broken || !this.meta || bytes.length === 0) return;
+    const r: [number, number] = [offset, bytes.length];
+    try {
+      await this.store.put(this.key(r), bytes);   // the data first: the meta never lists what is not there
+      this.ranges.push(r);
+      this.meta.ranges = this.ranges;
+      await this.store.put(`${this.prefix}/meta`, new TextEncoder().encode(JSON.stringify(this.meta)));
+    } catch {
+      this.broken = true; // e.g. over quota: go on loading without caching
+    }
+  }
+
+  /** Bytes [offset, offset + length) from the store where it has them, else from `fetch` (then stored). */
+  async read(offset: number, length: number, upTo: boolean, fetch: (o: number, l: number, upTo: boolean) => Promise<Uint8Array>, hit: (n: number) => void): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    const end = offset + length;
+    let at = offset;
+    while (at < end) {
+      const c = this.ranges.find((r) => r[0] <= at && at < r[0] + r[1]);
+      if (c) {
+        const bytes = await this.store.get(this.key(c)).catch(() => undefined);
+        if (!bytes || bytes.length !== c[1]) { this.ranges = this.ranges.filter((r) => r !== c); continue; } // evicted: fetch it again
+        const take = bytes.subarray(at - c[0], Math.min(c[0] + c[1], end) - c[0]);
+        parts.push(take);
+        hit(take.length);
+        at += take.length;
+        continue;
+      }
+      const next = Math.min(end, ...this.ranges.filter((r) => r[0] > at).map((r) => r[0]));
+      const got = await fetch(at, next - at, upTo && next === end);
+      await this.remember(at, got);
+      parts.push(got);
+      at += got.length;
+      if (got.length < next - (at - got.length)) break; // the file ended (upTo)
+    }
+    return concat(parts);
+  }
+}
+
+/** Loads a stack file progressively; resolves once its header is read, `ready` when every matrix has `minBlocks` blocks. */
+export async function openStack(rt: Runtime, source: StackSource, opts: OpenStackOptions = {}, cacheFor?: (name: string) => StackCacheStore): Promise<LiveStack> {
   opts = options('opts', opts);
   const minBlocks = intOption('opts.minBlocks', opts.minBlocks, 1, 1, 1 << 20);
   const requestBytes = intOption('opts.requestBytes', opts.requestBytes, 1 << 20, 64, 2 ** 31);
@@ -183,24 +292,26 @@ export async function openStack(rt: Runtime, source: StackSource, opts: OpenStac
   if (signal !== undefined && (signal === null || typeof signal !== 'object' || typeof signal.aborted !== 'boolean')) throw new BitstackError('ARG', 'opts.signal must be an AbortSignal');
   if (opts.budget !== undefined && !(typeof opts.budget === 'number' && opts.budget >= 0)) throw new BitstackError('ARG', `opts.budget must be a non-negative number of bytes, got ${String(opts.budget)}`);
   for (const f of ['onProgress', 'onBlock'] as const) if (opts[f] !== undefined && typeof opts[f] !== 'function') throw new BitstackError('ARG', `opts.${f} must be a function`);
+  // The cache: a name (Cache Storage, or a directory in Node) or a store; keyed by the URL or opts.cacheKey.
+  let store: StackCacheStore | undefined;
+  if (opts.cache !== undefined) {
+    const c = opts.cache as unknown;
+    if (typeof c === 'string' && c.length > 0) store = cacheFor ? cacheFor(c) : cacheStorageStore(c);
+    else if (c !== null && typeof c === 'object' && ['get', 'put', 'delete'].every((f) => typeof (c as Record<string, unknown>)[f] === 'function')) store = c as StackCacheStore;
+    else throw new BitstackError('ARG', 'opts.cache must be a cache name or a store { get, put, delete }');
+  }
+  if (opts.cacheKey !== undefined && (typeof opts.cacheKey !== 'string' || opts.cacheKey.length === 0)) throw new BitstackError('ARG', 'opts.cacheKey must be a non-empty string');
+  const cacheKey = opts.cacheKey
+    ?? (typeof source === 'string' || (typeof URL !== 'undefined' && source instanceof URL) ? String(source)
+      : typeof Response !== 'undefined' && source instanceof Response && source.url ? source.url : undefined);
+  if (store && cacheKey === undefined) throw new BitstackError('ARG', 'opts.cache needs opts.cacheKey for a Blob, a reader or a Response without a URL');
   const checkAbort = () => {
     if (signal?.aborted) throw new BitstackError('ABORTED', 'openStack was aborted', { cause: signal.reason });
   };
   const reader = makeReader(source, signal);
-  let bytesRead = 0;
-  // The header's first read (up to 64 KiB) often holds the kept tensors and the first blocks too:
-  // reads inside it are served from it, never fetched twice.
-  let head0: Uint8Array = new Uint8Array(0);
-  const read = async (offset: number, length: number, upTo = false): Promise<Uint8Array> => {
-    if (offset < head0.length) {
-      const have = head0.subarray(offset, offset + length);
-      if (have.length === length) return have.slice();
-      const rest = await read(head0.length, length - have.length, upTo);
-      const out = new Uint8Array(have.length + rest.length);
-      out.set(have);
-      out.set(rest, have.length);
-      return out;
-    }
+  const cache = store ? await RangeCache.open(store, cacheKey!) : null;
+  let bytesRead = 0, bytesFromCache = 0;
+  const net = async (offset: number, length: number, upTo = false): Promise<Uint8Array> => {
     checkAbort();
     let b: Uint8Array;
     try {
@@ -213,12 +324,36 @@ export async function openStack(rt: Runtime, source: StackSource, opts: OpenStac
     bytesRead += b.length;
     return b;
   };
+  const cached = (offset: number, length: number, upTo = false) => cache!.read(offset, length, upTo, net, (n) => { bytesFromCache += n; });
+  // The header's first read (up to 64 KiB) often holds the kept tensors and the first blocks too:
+  // reads inside it are served from it, never fetched twice.
+  let head0: Uint8Array = new Uint8Array(0);
+  const read = async (offset: number, length: number, upTo = false): Promise<Uint8Array> => {
+    if (offset < head0.length) {
+      const have = head0.subarray(offset, offset + length);
+      if (have.length === length) return have.slice();
+      const rest = await read(head0.length, length - have.length, upTo);
+      return concat([have.slice(), rest]);
+    }
+    return cache ? cached(offset, length, upTo) : net(offset, length, upTo);
+  };
 
   // The header: one request of up to 64 KiB, a second when the header is longer (a reader of
-  // unknown size: 8 bytes, then the header).
-  const first = await read(0, reader.exactOnly ? 8 : 1 << 16, true);
+  // unknown size: 8 bytes, then the header). With a cache the first request still goes out (it
+  // tells whether the file changed); when it fails (offline), the cached copy is used.
+  const firstLength = reader.exactOnly ? 8 : 1 << 16;
+  let first: Uint8Array;
+  let fromNet = true;
+  try {
+    first = await net(0, firstLength, true);
+  } catch (e) {
+    if (!cache?.meta || (e as BitstackError).code === 'ABORTED') throw e;
+    first = await cached(0, Math.min(firstLength, cache.meta.size ?? firstLength), true).catch(() => { throw e; });
+    fromNet = false;
+  }
   head0 = first;
-  const n = headerLength(first.subarray(0, 8), reader.size ?? Number.MAX_SAFE_INTEGER);
+  const size = reader.size ?? (fromNet ? undefined : cache!.meta!.size ?? undefined);
+  const n = headerLength(first.subarray(0, 8), size ?? Number.MAX_SAFE_INTEGER);
   let head: Uint8Array;
   if (8 + n <= first.length) head = first.subarray(8, 8 + n);
   else {
@@ -226,8 +361,15 @@ export async function openStack(rt: Runtime, source: StackSource, opts: OpenStac
     head.set(first.subarray(8));
     head.set(await read(first.length, 8 + n - first.length), first.length - 8);
   }
+  if (cache) {
+    const headerHash = fnv1a64(concat([first.subarray(0, 8), head]));
+    const m = cache.meta;
+    const same = m && m.header === headerHash && (!fromNet || ((m.size ?? undefined) === reader.size && (m.etag ?? null) === (reader.etag ?? null)));
+    if (!same) await cache.reset(reader.size ?? null, reader.etag ?? null, headerHash);
+    if (fromNet && !cache.ranges.some((r) => r[0] === 0 && r[1] >= first.length)) await cache.remember(0, first);
+  }
   const dataStart = 8 + n;
-  const { metadata, tensors } = parseHeader(head, reader.size !== undefined ? reader.size - dataStart : Number.MAX_SAFE_INTEGER);
+  const { metadata, tensors } = parseHeader(head, size !== undefined ? size - dataStart : Number.MAX_SAFE_INTEGER);
   const { plans, keptBytes } = planStack(tensors, metadata);
   const fileOrder: StackOrder = metadataOrder(metadata) ?? fail('the file has no stack order in its metadata (write it with toSafetensors)');
   const blockSpan = (plan: MatrixPlan, i: number) => {
@@ -255,27 +397,23 @@ export async function openStack(rt: Runtime, source: StackSource, opts: OpenStac
   const missing = () => [...plans.keys()].some((k) => have.get(k)! < Math.min(minBlocks, plans.get(k)!.blocks.length));
   while (planned < spans.length) {
     const s = spans[planned];
-    const size = s.end - s.begin;
-    if (bytes + size > budget) {
-      if (missing()) throw new BitstackError('BUDGET', `budget of ${budget} bytes is below the ${minBlocks} block${minBlocks === 1 ? '' : 's'} of every matrix this file's order reaches first (${bytes + size} bytes at least)`);
+    const span = s.end - s.begin;
+    if (bytes + span > budget) {
+      if (missing()) throw new BitstackError('BUDGET', `budget of ${budget} bytes is below the ${minBlocks} block${minBlocks === 1 ? '' : 's'} of every matrix this file's order reaches first (${bytes + span} bytes at least)`);
       break;
     }
-    bytes += size;
+    bytes += span;
     have.set(s.name, have.get(s.name)! + 1);
     planned++;
   }
   if (missing()) fail(`the file's order does not give every matrix ${minBlocks} block(s)`);
   for (let j = 1; j < planned; j++) if (spans[j].begin < spans[j - 1].end || spans[0].begin < keptEnd) fail('the file is not laid out in stack order');
+  const plannedBytes = bytes;
 
-  // Kept tensors first (they precede the blocks), then the blocks, in requests of at most requestBytes.
   const tensorsOut = Object.create(null) as Record<string, KeptTensor>;
-  const keptData = new Uint8Array(keptEnd);
-  for (let at = 0; at < keptEnd; at += requestBytes) keptData.set(await read(dataStart + at, Math.min(requestBytes, keptEnd - at)), at);
-  for (const t of kept) tensorsOut[t.name] = { dtype: t.dtype, shape: t.shape.slice(), bytes: keptData.slice(t.begin, t.end) };
-  const scales = new Map<string, Float32Array | null>([...plans].map(([k, p]) => [k, scaleOf(p, (e) => keptData.subarray(e.begin, e.end))]));
-
   const mats = Object.create(null) as Record<string, StackedMatrix>;
   const pendingData = new Map<string, BlockData[]>([...plans.keys()].map((k) => [k, []]));
+  let scales: Map<string, Float32Array | null>;
   let loadedCount = 0;
   const apply = (name: string, d: BlockData) => {
     const sm = mats[name];
@@ -288,6 +426,7 @@ export async function openStack(rt: Runtime, source: StackSource, opts: OpenStac
       mats[name] = StackedMatrix.fromBlocks(rt, plan.rows, plan.cols, plan.factors, pendingData.get(name)!, plan.errors, scales.get(name)!, plan.norm);
     }
   };
+  const progress = () => opts.onProgress?.({ bytes: bytesRead + bytesFromCache, blocks: loadedCount, totalBlocks: planned, bytesPlanned: dataStart + plannedBytes, fromCache: bytesFromCache });
   let cursor = 0;
   const loadNext = async (): Promise<boolean> => {
     if (cursor >= planned) return false;
@@ -296,41 +435,59 @@ export async function openStack(rt: Runtime, source: StackSource, opts: OpenStac
     while (last + 1 < planned && spans[last + 1].end - spans[cursor].begin <= requestBytes) last++;
     const from = spans[cursor].begin, to = spans[last].end;
     const chunk = await read(dataStart + from, to - from);
+    checkAbort();
     for (let j = cursor; j <= last; j++) {
       const s = spans[j];
       apply(s.name, blockDataOf(plans.get(s.name)!, s.i, (e) => chunk.subarray(e.begin - from, e.end - from)));
     }
     cursor = last + 1;
-    opts.onProgress?.({ bytes: bytesRead, blocks: loadedCount, totalBlocks: planned });
+    progress();
     return true;
   };
-  const ready = () => [...plans].every(([k, p]) => (mats[k] ? mats[k].blockCount : pendingData.get(k)!.length) >= Math.min(minBlocks, p.blocks.length));
-  try {
-    while (!ready() && await loadNext());
-    checkAbort();
-    materialize();
-  } catch (e) {
-    for (const sm of Object.values(mats)) sm.free();
-    reader.close?.();
-    throw e;
-  }
-  const order = Object.freeze(spans.slice(0, planned).map((s) => Object.freeze([s.name, s.i] as const)));
+  const isReady = () => [...plans].every(([k, p]) => (mats[k] ? mats[k].blockCount : pendingData.get(k)!.length) >= Math.min(minBlocks, p.blocks.length));
+  let materialized = false;
+  // Kept tensors first (they precede the blocks), then the blocks, in requests of at most requestBytes.
+  const ready = (async () => {
+    try {
+      const keptData = new Uint8Array(keptEnd);
+      for (let at = 0; at < keptEnd; at += requestBytes) keptData.set(await read(dataStart + at, Math.min(requestBytes, keptEnd - at)), at);
+      for (const t of kept) tensorsOut[t.name] = { dtype: t.dtype, shape: t.shape.slice(), bytes: keptData.slice(t.begin, t.end) };
+      scales = new Map([...plans].map(([k, p]) => [k, scaleOf(p, (e) => keptData.subarray(e.begin, e.end))]));
+      progress();
+      while (!isReady() && await loadNext());
+      checkAbort();
+      materialize();
+      materialized = true;
+    } catch (e) {
+      for (const sm of Object.values(mats)) sm.free();
+      for (const k of Object.keys(mats)) delete mats[k];
+      reader.close?.();
+      throw e;
+    }
+  })();
   const loaded = (async () => {
+    await ready;
     try {
       while (await loadNext()) { /* one request at a time, in order */ }
     } finally {
       reader.close?.(); // a server that ignored Range: stop its body at the budget
     }
   })();
-  loaded.catch(() => {}); // the caller may not listen: an error stays in `loaded`
+  ready.catch(() => {}); // the caller may not listen: an error stays in `ready` and `loaded`
+  loaded.catch(() => {});
+  const order = Object.freeze(spans.slice(0, planned).map((s) => Object.freeze([s.name, s.i] as const)));
   return {
     matrices: mats,
     order,
     tensors: tensorsOut,
+    ready,
     loaded,
+    bytesPlanned: dataStart + plannedBytes,
     loadedBlocks: (name: string) => (Object.prototype.hasOwnProperty.call(mats, name) ? mats[name].blockCount : 0),
     get bytesRead() { return bytesRead; },
-    snapshot: () => {
+    get bytesFromCache() { return bytesFromCache; },
+    snapshot(): Stack {
+      if (!materialized) throw new BitstackError('ARG', 'the stack is not ready yet: await stack.ready');
       const counts = new Map<string, number>();
       const prefix: StackOrder = [];
       for (const [name, i] of order) {
