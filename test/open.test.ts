@@ -64,3 +64,19 @@ describe('openStack (Node)', () => {
     for (const sm of Object.values(live.matrices)) sm.free();
   });
 });
+
+describe('Node Buffers (views into a larger ArrayBuffer, whose slice() shares memory)', () => {
+  it('readStack and openStack from a reader read a Buffer like a Uint8Array', async () => {
+    const pooled = Buffer.concat([Buffer.alloc(13, 7), Buffer.from(file), Buffer.alloc(5, 9)]).subarray(13, 13 + file.length);
+    expect(pooled.byteOffset).toBe(13);
+    const whole = bw.readStack(file), fromBuffer = bw.readStack(pooled);
+    const live = await bw.openStack(async (o: number, l: number) => pooled.subarray(o, o + l), { requestBytes: 700 });
+    await live.loaded;
+    for (const [name, sm] of Object.entries(whole.matrices)) {
+      const want = Buffer.from(sm.reconstruct().buffer);
+      expect(Buffer.from(fromBuffer.matrices[name].reconstruct().buffer)).toEqual(want);
+      expect(Buffer.from(live.matrices[name].reconstruct().buffer)).toEqual(want);
+    }
+    for (const s of [whole, fromBuffer, live]) for (const sm of Object.values(s.matrices)) sm.free();
+  });
+});

@@ -89,7 +89,8 @@ const fail = (message: string): never => {
 interface Reader { read(offset: number, length: number, upTo?: boolean): Promise<Uint8Array>; size?: number; etag?: string | null; exactOnly?: boolean; close?(): void }
 
 function asBytes(v: unknown, what: string): Uint8Array {
-  if (v instanceof Uint8Array) return v;
+  if (v instanceof Uint8Array && v.constructor === Uint8Array) return v;
+  // (A Node Buffer too: its slice() shares memory, a plain view's copies.)
   if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
   if (v instanceof ArrayBuffer) return new Uint8Array(v);
   throw new BitstackError('ARG', `${what} must give a Uint8Array, another ArrayBuffer view or an ArrayBuffer`);

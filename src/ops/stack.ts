@@ -384,7 +384,8 @@ export function planStack(tensors: SafetensorsEntry[], metadata: Record<string, 
 /** @internal Block i of a plan from its bytes (`bytesOf` gives a tensor's bytes): copies, finite factors checked. */
 export function blockDataOf(plan: MatrixPlan, i: number, bytesOf: (e: SafetensorsEntry) => Uint8Array): BlockData {
   const { parts } = plan.blocks[i];
-  const copy = (e: SafetensorsEntry) => bytesOf(e).slice().buffer;
+  // new Uint8Array(view) copies: a Node Buffer's slice() would share its (larger) ArrayBuffer.
+  const copy = (e: SafetensorsEntry) => new Uint8Array(bytesOf(e)).buffer;
   const signs = new Uint8Array(copy(parts.qweight!));
   if (plan.factors === 'int8') {
     const d = { signs, a: new Int8Array(copy(parts.u!)), b: new Int8Array(copy(parts.vt!)), aScale: new Uint16Array(copy(parts.u_scale!)), bScale: new Uint16Array(copy(parts.vt_scale!)) };
@@ -399,7 +400,7 @@ export function blockDataOf(plan: MatrixPlan, i: number, bytesOf: (e: Safetensor
 /** @internal A plan's activation scale from its bytes (null when it has none). */
 export function scaleOf(plan: MatrixPlan, bytesOf: (e: SafetensorsEntry) => Uint8Array): Float32Array | null {
   if (!plan.scale) return null;
-  const scale = new Float32Array(bytesOf(plan.scale).slice().buffer);
+  const scale = new Float32Array(new Uint8Array(bytesOf(plan.scale)).buffer);
   if (scale.some((v) => !(v > 0) || !Number.isFinite(v))) fail(`${plan.name}.scale must be positive and finite`);
   return scale;
 }
