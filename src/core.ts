@@ -2,7 +2,6 @@
 // expose the operations. No I/O happens here (import from 'bitstack-wasm/core'
 // in hosts where the package's default module cannot be located).
 
-import './globals.js';
 import { BitstackError } from './errors.js';
 import { Runtime } from './runtime.js';
 import { matmul, type MatmulOptions } from './ops/matmul.js';
@@ -14,6 +13,25 @@ import { openStack, type StackSource, type OpenStackOptions, type LiveStack } fr
 import type { StackCacheStore } from './ops/cache.js';
 import { WasmMatrix } from './matrix.js';
 import { boolOption, dim, f32, options, type F32Operand } from './ops/validate.js';
+
+// Names the public types take from the DOM lib: declared as empty interfaces, which merge with the
+// real ones wherever a consumer has them (lib DOM, @types/node), so that the published types also
+// compile in a program without the DOM lib. (Here, not in a module of their own: importing one for
+// its types would be a side effect that bundlers warn about under package.json's sideEffects: false.)
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace WebAssembly {
+    interface Module {}
+    interface Instance {}
+    interface Memory {}
+    interface Global {}
+  }
+  interface Response {}
+  interface URL {}
+  interface ReadableStream<R = any> {}
+  interface AbortSignal {}
+  interface Blob {}
+}
 
 export { BitstackError, type BitstackErrorCode } from './errors.js';
 export type { MatmulOptions } from './ops/matmul.js';
