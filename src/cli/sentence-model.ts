@@ -65,43 +65,58 @@ export const weightBytes = (w: ManifestWeight): number => w.shape.reduce((p, d) 
 /** A loaded graph: embeddings of sentences (sentences × 512, row-major). */
 export interface SentenceModel {
   readonly dim: number;
-  embed(sentences: string[]): Promise<Float32Array>;
+  /**
+   * Embeddings of `sentences`, `batch` at a time (default: all at once). Smaller batches bound the
+   * activations' memory (tfjs's wasm heap grows to the largest batch and never shrinks).
+   */
+  embed(sentences: string[], opts?: { batch?: number }): Promise<Float32Array>;
   dispose(): void;
 }
 
 /**
  * Loads the graph with the weights `bytesOf(w)` gives (each exactly weightBytes(w) long, in the
- * weight's own dtype). One buffer holds them while tfjs decodes it; it is dropped afterwards.
+ * weight's own dtype). The weights are streamed to tfjs one at a time, as it asks for them, so that
+ * besides tfjs's own copy at most one weight is in memory (not the whole model twice: what keeps
+ * an edge Worker inside its memory limit).
  */
 export async function loadSentenceModel(tf: Pick<typeof TfCore, 'io' | 'tensor2d' | 'tensor1d' | 'dispose'>, conv: Pick<typeof TfConverter, 'loadGraphModel'>, spec: SentenceModelSpec, bytesOf: (w: ManifestWeight) => Uint8Array): Promise<SentenceModel> {
-  const sizes = spec.weights.map(weightBytes);
-  let data: Uint8Array | null = new Uint8Array(sizes.reduce((s, n) => s + n, 0));
-  let at = 0;
-  spec.weights.forEach((w, i) => {
-    const b = bytesOf(w);
-    if (b.byteLength !== sizes[i]) throw new Error(`${w.name}: ${b.byteLength} bytes for [${w.shape}] ${w.dtype} (${sizes[i]} bytes)`);
-    data!.set(b, at);
-    at += sizes[i];
-  });
-  const model = await conv.loadGraphModel(tf.io.fromMemory({
-    modelTopology: spec.modelTopology as never, weightSpecs: spec.weights as never, weightData: data.buffer,
-  }));
-  data = null;
+  const getWeightStream = () => {
+    let i = 0;
+    return new ReadableStream<ArrayBuffer>({
+      pull(controller) {
+        if (i === spec.weights.length) { controller.close(); return; }
+        const w = spec.weights[i++];
+        const b = bytesOf(w);
+        if (b.byteLength !== weightBytes(w)) throw new Error(`${w.name}: ${b.byteLength} bytes for [${w.shape}] ${w.dtype} (${weightBytes(w)} bytes)`);
+        controller.enqueue(b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b.buffer as ArrayBuffer : b.slice().buffer);
+      },
+    });
+  };
+  const model = await conv.loadGraphModel({
+    load: async () => ({ modelTopology: spec.modelTopology as never, weightSpecs: spec.weights as never, getWeightStream }),
+  } as never);
   const tokenizer = new Tokenizer(spec.vocab);
+  const embedAll = async (sentences: string[]): Promise<Float32Array> => {
+    const ids = sentences.map((s) => tokenizer.encode(s));
+    const indices = ids.flatMap((t, i) => t.map((_, j) => [i, j]));
+    const inputs = { indices: tf.tensor2d(indices, [indices.length, 2], 'int32'), values: tf.tensor1d(ids.flat(), 'int32') };
+    try {
+      const out = await model.executeAsync(inputs) as TfCore.Tensor;
+      const result = new Float32Array(await out.data());
+      out.dispose();
+      return result;
+    } finally {
+      tf.dispose([inputs.indices, inputs.values]);
+    }
+  };
   return {
     dim: 512,
-    async embed(sentences) {
-      const ids = sentences.map((s) => tokenizer.encode(s));
-      const indices = ids.flatMap((t, i) => t.map((_, j) => [i, j]));
-      const inputs = { indices: tf.tensor2d(indices, [indices.length, 2], 'int32'), values: tf.tensor1d(ids.flat(), 'int32') };
-      try {
-        const out = await model.executeAsync(inputs) as TfCore.Tensor;
-        const result = new Float32Array(await out.data());
-        out.dispose();
-        return result;
-      } finally {
-        tf.dispose([inputs.indices, inputs.values]);
-      }
+    async embed(sentences, opts = {}) {
+      const batch = Math.max(1, opts.batch ?? sentences.length);
+      if (batch >= sentences.length) return embedAll(sentences);
+      const out = new Float32Array(sentences.length * 512);
+      for (let at = 0; at < sentences.length; at += batch) out.set(await embedAll(sentences.slice(at, at + batch)), at * 512);
+      return out;
     },
     dispose() { model.dispose(); },
   };
