@@ -356,18 +356,25 @@ export async function openStack(rt: Runtime, source: StackSource, opts: OpenStac
   const size = reader.size ?? (fromNet ? undefined : cache!.meta!.size ?? undefined);
   const n = headerLength(first.subarray(0, 8), size ?? Number.MAX_SAFE_INTEGER);
   let head: Uint8Array;
+  let headRest: Uint8Array | null = null; // the header's bytes past the first read
   if (8 + n <= first.length) head = first.subarray(8, 8 + n);
   else {
     head = new Uint8Array(n);
     head.set(first.subarray(8));
-    head.set(await read(first.length, 8 + n - first.length), first.length - 8);
+    // From where the first part came: a fresh header is never completed from an older cached copy.
+    headRest = fromNet ? await net(first.length, 8 + n - first.length) : await read(first.length, 8 + n - first.length);
+    head.set(headRest, first.length - 8);
   }
   if (cache) {
     const headerHash = fnv1a64(concat([first.subarray(0, 8), head]));
     const m = cache.meta;
     const same = m && m.header === headerHash && (!fromNet || ((m.size ?? undefined) === reader.size && (m.etag ?? null) === (reader.etag ?? null)));
     if (!same) await cache.reset(reader.size ?? null, reader.etag ?? null, headerHash);
-    if (fromNet && !cache.ranges.some((r) => r[0] === 0 && r[1] >= first.length)) await cache.remember(0, first);
+    if (fromNet) {
+      const has = (o: number, l: number) => cache.ranges.some((r) => r[0] <= o && o + l <= r[0] + r[1]);
+      if (!has(0, first.length)) await cache.remember(0, first);
+      if (headRest && !has(first.length, headRest.length)) await cache.remember(first.length, headRest);
+    }
   }
   const dataStart = 8 + n;
   const { metadata, tensors } = parseHeader(head, size !== undefined ? size - dataStart : Number.MAX_SAFE_INTEGER);

@@ -171,6 +171,23 @@ export async function runOpenHttp({ bw, base, cache }) {
       } finally {
         await control('version=1');
       }
+      // 5. A header longer than the first read: cached whole, so that an offline open can parse it.
+      await control('version=3');
+      try {
+        const file3 = new Uint8Array(await (await fetch(`${base}/file`)).arrayBuffer());
+        assert(Number(new DataView(file3.buffer).getBigUint64(0, true)) > 1 << 16, 'version 3 has a long header');
+        const five = await bw.openStack(url, { cache, requestBytes: 2048 });
+        await five.loaded;
+        free(five);
+        await control('offline=1');
+        const six = await bw.openStack(url, { cache, requestBytes: 2048 });
+        await six.loaded;
+        assert(six.bytesRead === 0, `offline: ${six.bytesRead} bytes fetched`);
+        sameAsWhole(bw, six, file3);
+        free(six);
+      } finally {
+        await control('offline=0&version=1');
+      }
     });
   }
 

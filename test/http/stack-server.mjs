@@ -4,27 +4,30 @@
 //
 //   GET /file            the whole file (200), for comparisons
 //   GET /<mode>          one of MODES (Range requests answered as the mode says)
-//   GET /control?offline=1|0&version=1|2   switch the data routes off (connections dropped) / the file
+//   GET /control?offline=1|0&version=1|2|3   (3: a header longer than 64 KiB)   switch the data routes off (connections dropped) / the file
 import { createServer } from 'node:http';
 
 export const MODES = ['range', 'no-range', 'bad-range', 'short', 'etag-change', 'size-change', '404-later', '500-later', 'slow'];
 
 /** A stack of four trained-like matrices of different shapes and ranks, with a kept tensor: larger than the first 64 KiB read. */
-export function makeStackFile(bw, seed = 7) {
+export function makeStackFile(bw, seed = 7, { longHeader = false } = {}) {
   const mats = Object.create(null);
   const rnd = () => { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; return (seed >>> 8) / 2 ** 24 - 0.5; };
   for (const [name, m, n, blocks] of [['a', 256, 192, 5], ['b', 160, 288, 4], ['c', 99, 63, 3], ['__proto__', 64, 64, 3]]) {
     const low = bw.matmul(Float32Array.from({ length: m * 3 }, rnd), Float32Array.from({ length: 3 * n }, rnd), m, 3, n);
     mats[name] = bw.decompose(low.map((v) => v + 0.1 * rnd()), m, n, { blocks });
   }
-  const bytes = bw.stack(mats).toSafetensors({ prepend: [{ name: 'embeddings', dtype: 'F32', shape: [4000, 4], bytes: new Uint8Array(new Float32Array(16000).map((_, i) => i).buffer) }] });
+  const prepend = [{ name: 'embeddings', dtype: 'F32', shape: [4000, 4], bytes: new Uint8Array(new Float32Array(16000).map((_, i) => i).buffer) }];
+  // A header longer than openStack's first 64 KiB read: many small kept tensors.
+  if (longHeader) for (let i = 0; i < 1500; i++) prepend.push({ name: `norm.${i}.weight.with.a.long.name`, dtype: 'F32', shape: [1], bytes: new Uint8Array(new Float32Array([i]).buffer) });
+  const bytes = bw.stack(mats).toSafetensors({ prepend });
   for (const sm of Object.values(mats)) sm.free();
   return bytes;
 }
 
 /** Starts the server on 127.0.0.1: { base, served (a log of requests), files, close() }. */
 export async function startStackServer(bw) {
-  const files = { 1: makeStackFile(bw, 7), 2: makeStackFile(bw, 11) };
+  const files = { 1: makeStackFile(bw, 7), 2: makeStackFile(bw, 11), 3: makeStackFile(bw, 13, { longHeader: true }) };
   let version = 1, offline = false;
   const served = [];
   const sockets = new Set();

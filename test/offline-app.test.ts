@@ -1,0 +1,109 @@
+// examples/offline-app, built with Vite and run in Debian's Chromium (Playwright) at a phone's
+// viewport, served over a link throttled to 10 Mbit/s: the first results come while the stack file
+// is still arriving (206 responses), the model visibly refines, and after going offline a reload
+// works from the caches (the service worker's shell, openStack's ranges). Screenshots are saved.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+// @ts-expect-error plain ESM
+import { serveStatic } from './http/static-server.mjs';
+// @ts-expect-error plain ESM
+import { CHROMIUM_PATH, CHROMIUM_ARGS } from './runners/chromium.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const dist = join(root, 'build', 'examples', 'offline-app');
+const results = join(root, 'build', 'test-results');
+const LINK = 10e6 / 8; // 10 Mbit/s in bytes per second
+const BITS = 3;
+type Server = { url: string; log: Array<{ path: string; status: number; range?: string; bytes: number; at: number }>; close(): Promise<void> };
+type App = { firstResults: { ms: number; bytes: number; fromCache: number } | null; lastResults?: Array<{ text: string; score: number }>; models: Array<{ blocks: number; blocksPlanned: number; quality: number; at: number; fromCache: number }>; errors: string[]; plan: { bytesPlanned: number; fileBytes: number } | null; serviceWorker?: string };
+
+let server: Server;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const figures: Record<string, unknown> = {};
+const app = () => page.evaluate(() => (window as unknown as { __app: App }).__app);
+
+beforeAll(async () => {
+  const { build } = await import('vite');
+  await build({ configFile: join(root, 'examples', 'offline-app', 'vite.config.mjs'), logLevel: 'warn' });
+  server = await serveStatic(dist, { throttle: (p: string) => p.endsWith('.safetensors'), bytesPerSecond: LINK });
+  browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+  context = await browser.newContext({ viewport: { width: 375, height: 667 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  page = await context.newPage();
+  page.on('console', (m) => { if (process.env.APP_DEBUG) console.log('page:', m.text()); });
+  await mkdir(results, { recursive: true });
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  await writeFile(join(results, 'offline-app.json'), JSON.stringify(figures, null, 1));
+  console.log('offline app figures:', JSON.stringify(figures));
+});
+
+describe('examples/offline-app in Chromium at 375×667', () => {
+  it('first results before the stack file is fetched, over 206 responses; then it refines', async () => {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${server.url}/?bits=${BITS}`);
+    await page.waitForFunction(() => (window as unknown as { __app: App }).__app.firstResults !== null, null, { timeout: 120_000 });
+    const first = (await app()).firstResults!;
+    const fileBytes = (await stat(join(dist, 'model.bitstack.safetensors'))).size;
+    const stackRequests = server.log.filter((r) => r.path.endsWith('.safetensors'));
+    expect(stackRequests.length).toBeGreaterThan(1);
+    expect(stackRequests.every((r) => r.status === 206)).toBe(true);
+    expect(first.bytes).toBeLessThan(fileBytes / 4);
+    expect(await page.locator('#results li').count()).toBe(5);
+    await page.screenshot({ path: join(results, 'offline-app-first-results.png') });
+    // Refined until every planned block is in.
+    await page.waitForFunction(() => { const a = (window as unknown as { __app: App }).__app; const m = a.models.at(-1); return m && m.blocks === m.blocksPlanned; }, null, { timeout: 120_000 });
+    const done = await app();
+    expect(done.models.length).toBeGreaterThan(1);
+    expect(done.models.at(-1)!.quality).toBeGreaterThan(done.models[0].quality);
+    // The last model is the budget's: its probe cosine is the one precomputed in Node (tfjs wasm in both).
+    const quality = JSON.parse(await readFile(join(dist, 'quality.json'), 'utf8'));
+    expect(done.models.at(-1)!.quality).toBeCloseTo(quality.budgets.find((b: { bits: number }) => b.bits === BITS).cosine, 3);
+    const fetched = server.log.filter((r) => r.path.endsWith('.safetensors')).reduce((s, r) => s + r.bytes, 0);
+    expect(fetched).toBeLessThanOrEqual(done.plan!.bytesPlanned + (1 << 16) + (256 << 10));
+    expect(errors).toEqual([]);
+    expect(done.errors).toEqual([]);
+    await page.screenshot({ path: join(results, 'offline-app-online.png') });
+    const wholeMs = fileBytes / LINK * 1000;
+    Object.assign(figures, {
+      budgetBits: BITS, budgetBytes: done.plan!.bytesPlanned, fileBytes, link: '10 Mbit/s',
+      firstResultMs: Math.round(first.ms), bytesAtFirstResult: first.bytes, wholeFileDownloadMs: Math.round(wholeMs),
+      firstResultShareOfWholeDownload: +(first.ms / wholeMs).toFixed(3),
+      refinements: done.models.map((m) => ({ blocks: m.blocks, quality: +m.quality.toFixed(4), atMs: Math.round(m.at) })),
+      bytesFetched: fetched,
+    });
+  }, 240_000);
+
+  it('offline: a reload works from the caches (service worker + openStack)', async () => {
+    // The service worker has kept the shell (installed and active) before the link goes.
+    await page.evaluate(async () => { await navigator.serviceWorker.ready; }, null);
+    const online = (await app()).lastResults;
+    const before = server.log.length;
+    await context.setOffline(true);
+    try {
+      await page.reload();
+      await page.waitForFunction(() => { const a = (window as unknown as { __app: App }).__app; const m = a?.models.at(-1); return a?.firstResults && m && m.blocks === m.blocksPlanned; }, null, { timeout: 120_000 });
+      const a = await app();
+      expect(a.errors).toEqual([]);
+      expect(a.models.at(-1)!.fromCache).toBeGreaterThanOrEqual(a.plan!.bytesPlanned);
+      // Nothing the app asked for reached the server (the browser's own update check of sw.js
+      // is not subject to the page's offline emulation).
+      expect(server.log.slice(before).filter((r) => r.path !== '/sw.js')).toEqual([]);
+      expect(await page.locator('#network').textContent()).toBe('offline');
+      const last = await page.evaluate(() => (window as unknown as { __app: App }).__app.lastResults);
+      expect(last).toEqual(online); // the same blocks give the same model
+      await page.screenshot({ path: join(results, 'offline-app-offline.png') });
+      figures.offlineReloadFirstResultMs = Math.round(a.firstResults!.ms);
+    } finally {
+      await context.setOffline(false);
+    }
+  }, 240_000);
+});
