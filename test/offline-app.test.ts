@@ -3,7 +3,8 @@
 // is still arriving (206 responses), the model visibly refines, and after going offline a reload
 // works from the caches (the service worker's shell, openStack's ranges). Screenshots are saved.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -18,14 +19,18 @@ const results = join(root, 'build', 'test-results');
 const LINK = 10e6 / 8; // 10 Mbit/s in bytes per second
 const BITS = 3;
 type Server = { url: string; log: Array<{ path: string; status: number; range?: string; bytes: number; at: number }>; close(): Promise<void> };
-type App = { firstResults: { ms: number; bytes: number; fromCache: number } | null; lastResults?: Array<{ text: string; score: number }>; models: Array<{ blocks: number; blocksPlanned: number; quality: number; at: number; fromCache: number }>; errors: string[]; plan: { bytesPlanned: number; fileBytes: number } | null; serviceWorker?: string };
+type App = { resultsVersion?: number; firstResults: { ms: number; bytes: number; fromCache: number } | null; lastResults?: Array<{ text: string; score: number }>; models: Array<{ version: number; blocks: number; blocksPlanned: number; quality: number; at: number; fromCache: number }>; errors: string[]; plan: { bytesPlanned: number; fileBytes: number } | null; serviceWorker?: string };
 
+const FIREFOX = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
 let server: Server;
+let chromiumFinal: Array<{ text: string; score: number }> | undefined;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 const figures: Record<string, unknown> = {};
 const app = () => page.evaluate(() => (window as unknown as { __app: App }).__app);
+/** In the page: every planned block is in the model, and the results shown are that model's. */
+const FINAL = `(() => { const a = window.__app; const m = a && a.models.at(-1); return !!(a && a.firstResults && m && m.blocks === m.blocksPlanned && a.resultsVersion === m.version); })()`;
 
 beforeAll(async () => {
   const { build } = await import('vite');
@@ -60,7 +65,7 @@ describe('examples/offline-app in Chromium at 375×667', () => {
     expect(await page.locator('#results li').count()).toBe(5);
     await page.screenshot({ path: join(results, 'offline-app-first-results.png') });
     // Refined until every planned block is in.
-    await page.waitForFunction(() => { const a = (window as unknown as { __app: App }).__app; const m = a.models.at(-1); return m && m.blocks === m.blocksPlanned; }, null, { timeout: 120_000 });
+    await page.waitForFunction(FINAL, null, { timeout: 120_000 });
     const done = await app();
     expect(done.models.length).toBeGreaterThan(1);
     expect(done.models.at(-1)!.quality).toBeGreaterThan(done.models[0].quality);
@@ -72,6 +77,7 @@ describe('examples/offline-app in Chromium at 375×667', () => {
     expect(errors).toEqual([]);
     expect(done.errors).toEqual([]);
     await page.screenshot({ path: join(results, 'offline-app-online.png') });
+    chromiumFinal = done.lastResults;
     const wholeMs = fileBytes / LINK * 1000;
     Object.assign(figures, {
       budgetBits: BITS, budgetBytes: done.plan!.bytesPlanned, fileBytes, link: '10 Mbit/s',
@@ -90,7 +96,7 @@ describe('examples/offline-app in Chromium at 375×667', () => {
     await context.setOffline(true);
     try {
       await page.reload();
-      await page.waitForFunction(() => { const a = (window as unknown as { __app: App }).__app; const m = a?.models.at(-1); return a?.firstResults && m && m.blocks === m.blocksPlanned; }, null, { timeout: 120_000 });
+      await page.waitForFunction(FINAL, null, { timeout: 120_000 });
       const a = await app();
       expect(a.errors).toEqual([]);
       expect(a.models.at(-1)!.fromCache).toBeGreaterThanOrEqual(a.plan!.bytesPlanned);
@@ -104,6 +110,30 @@ describe('examples/offline-app in Chromium at 375×667', () => {
       figures.offlineReloadFirstResultMs = Math.round(a.firstResults!.ms);
     } finally {
       await context.setOffline(false);
+    }
+  }, 240_000);
+
+  // Debian's Firefox ESR through puppeteer-core's WebDriver BiDi (playwright-core cannot drive it).
+  it.skipIf(!existsSync(FIREFOX))('the same page in Firefox: first results, then the same final results as Chromium', async () => {
+    const puppeteer = (await import('puppeteer-core')).default;
+    const ff = await puppeteer.launch({ browser: 'firefox', protocol: 'webDriverBiDi', executablePath: FIREFOX, headless: true });
+    try {
+      const p = await ff.newPage();
+      await p.setViewport({ width: 375, height: 667, deviceScaleFactor: 2 });
+      const errors: string[] = [];
+      p.on('pageerror', (e) => errors.push(String(e)));
+      await p.goto(`${server.url}/?bits=${BITS}`);
+      await p.waitForFunction(FINAL, { timeout: 180_000 });
+      const a = await p.evaluate(() => (window as unknown as { __app: App }).__app);
+      expect(errors).toEqual([]);
+      expect(a.errors).toEqual([]);
+      // Same wasm (ours and tfjs's, SIMD128 only) in another engine: the same ranking and scores.
+      expect(a.lastResults!.map((r) => r.text)).toEqual(chromiumFinal!.map((r) => r.text));
+      a.lastResults!.forEach((r, i) => expect(r.score).toBeCloseTo(chromiumFinal![i].score, 6));
+      await p.screenshot({ path: join(results, 'offline-app-firefox.png') });
+      figures.firefoxFirstResultMs = Math.round(a.firstResults!.ms);
+    } finally {
+      await ff.close();
     }
   }, 240_000);
 });

@@ -77,11 +77,21 @@ async function open(bits, base) {
   await live.ready;
   let done = false;
   live.loaded.then(() => { done = true; wake(); }, (e) => { done = true; wake(); if (mine === session && e?.code !== 'ABORTED') post({ type: 'error', message: `loading stopped: ${e.message}`, partial: true }); });
-  // Refine while blocks arrive: one rebuild at a time, each with every block in by then.
+  // Refine while blocks arrive: one rebuild at a time, each with every block in by then — at the
+  // first blocks, then whenever the loaded blocks have grown by half (a rebuild re-embeds the corpus,
+  // ~2 s on a laptop: rebuilding at every block would hold the worker and slow the download), and
+  // when the budget is in.
+  let lastBlocks = 0;
+  const loadedNow = () => Object.keys(live.matrices).reduce((s, n) => s + live.loadedBlocks(n), 0);
   dirty = true;
   while (mine === session) {
-    if (dirty) { dirty = false; await serial(() => refine(state, mine)); continue; }
-    if (done) break;
+    if (dirty && (lastBlocks === 0 || done || loadedNow() >= lastBlocks * 1.5)) {
+      dirty = false;
+      lastBlocks = loadedNow();
+      await serial(() => refine(state, mine));
+      continue;
+    }
+    if (done && !dirty) break;
     await new Promise((r) => { wake = r; });
   }
 }

@@ -79,6 +79,7 @@ worker.onmessage = ({ data: m }) => {
       shownVersion = m.version;
       app.firstResults ??= { ms: performance.now() - t0, bytes: app.progress?.bytes ?? 0, fromCache: app.progress?.fromCache ?? 0, version: m.version, query: lastQuery };
       app.lastResults = m.results;
+      app.resultsVersion = m.version;
     }
   } else if (m.type === 'error') {
     app.errors.push(m.message);
