@@ -52,6 +52,25 @@ describe('README examples', () => {
     expect(lines[5]).toBe(`read back ${ranks[1]}`);
   });
 
+  it('openStack example (Node) loads a budget of a stack file', async () => {
+    const { init } = await import('bitstack-wasm');
+    const bw = await init();
+    const mats = Object.create(null);
+    mats.a = bw.decompose(new Float32Array(128 * 96).map((_, i) => Math.sin(i * 0.37) + Math.cos(i * 0.011)), 128, 96, { blocks: 6 });
+    mats.b = bw.decompose(new Float32Array(64 * 160).map((_, i) => Math.cos(i * 0.23)), 64, 160, { blocks: 6 });
+    const bytes = bw.stack(mats).toSafetensors();
+    await writeFile(new URL('model.bitstack.safetensors', dir), bytes);
+    const whole = bw.readStack(bytes);
+    const want = whole.selectForBudget(40_000, { fill: false });
+    const file = new URL('openstack.mjs', dir);
+    await writeFile(file, await example('openstack-node'));
+    const { stdout } = await run(process.execPath, [fileURLToPath(file)], { cwd: fileURLToPath(dir) });
+    const [blocks, , read, , , , planned] = stdout.trim().split(' '); // "N blocks, X bytes read of Y planned"
+    expect(Number(blocks)).toBe(Object.values(want).reduce((s, c) => s + c, 0));
+    expect(Number(read)).toBe(Number(planned));
+    expect(Number(planned)).toBeLessThanOrEqual(40_000 + 8 + Number(new DataView(bytes.buffer).getBigUint64(0, true)));
+  });
+
   it('Deno example prints the product', async () => {
     const file = new URL('deno.mjs', dir);
     await writeFile(file, await example('deno'));
