@@ -11,6 +11,14 @@ import { stack, readStack, type Stack, type StackOptions, type StackOrder } from
 import { dctBasis, dctSelect, backProject, svdProject, type DctSelectOptions, type Projection } from './ops/dct.js';
 import { openStack, type StackSource, type OpenStackOptions, type LiveStack } from './ops/open.js';
 import type { StackCacheStore } from './ops/cache.js';
+import { decomposeMany, type DecomposeManyOptions, type SpawnWorker } from './ops/many.js';
+
+/** @internal What an entry gives an instance besides its kernels: the module (for workers), a cache, workers. */
+interface HostServices {
+  module?: WebAssembly.Module;
+  cacheStore?: (name: string) => StackCacheStore;
+  spawnWorker?: SpawnWorker;
+}
 import { WasmMatrix } from './matrix.js';
 import { boolOption, dim, f32, options, type F32Operand } from './ops/validate.js';
 
@@ -43,6 +51,7 @@ export { readSafetensors, writeSafetensors, openSafetensors, streamSafetensors, 
 export { WasmMatrix } from './matrix.js';
 export type { StackSource, OpenStackOptions, LiveStack, LoadProgress, KeptTensor } from './ops/open.js';
 export { cacheStorageStore, type StackCache, type StackCacheStore } from './ops/cache.js';
+export type { DecomposeManyOptions, DecomposeManyProgress } from './ops/many.js';
 export { readTfjsModel, type TfjsTensor } from './formats/tfjs.js';
 export type { F32Operand } from './ops/validate.js';
 
@@ -97,6 +106,8 @@ export interface SourceLoader {
   load(location: URL | string): Promise<WasmSource>;
   /** The store `openStack({ cache: name })` uses (default: Cache Storage). */
   cacheStore?(name: string): StackCacheStore;
+  /** @internal Starts a decomposition worker for `decomposeMany` (none: the calling thread does the work). */
+  spawnWorker?: SpawnWorker;
 }
 
 const NO_IO: SourceLoader = {
@@ -178,7 +189,7 @@ export function createInit(loader: SourceLoader): (options?: InitOptions) => Pro
     } catch (e) {
       throw new BitstackError('WASM', `could not instantiate the kernels module: ${(e as Error).message}`);
     }
-    return new Bitstack(new Runtime(instance), loader.cacheStore);
+    return new Bitstack(new Runtime(instance), { module, cacheStore: loader.cacheStore, spawnWorker: loader.spawnWorker });
   };
 }
 
@@ -189,13 +200,13 @@ export const init = createInit(NO_IO);
 export class Bitstack {
   /** @internal */
   readonly #rt: Runtime;
-  readonly #cacheStore: ((name: string) => StackCacheStore) | undefined;
+  readonly #host: HostServices;
   readonly features: Features;
 
   /** @internal Use `init()`. */
-  constructor(rt: Runtime, cacheStore?: (name: string) => StackCacheStore) {
+  constructor(rt: Runtime, host: HostServices = {}) {
     this.#rt = rt;
-    this.#cacheStore = cacheStore;
+    this.#host = host;
     this.features = Object.freeze({ simd: true, relaxed: rt.exports.build_relaxed() === 1 });
   }
 
@@ -268,6 +279,17 @@ export class Bitstack {
   }
 
   /**
+   * Many matrices `{ name: [w, m, n] }` decomposed at once on `opts.jobs` workers (default: the
+   * host's cores) — Node worker_threads, Web Workers in browsers and Deno — each with an instance of
+   * this one's module, so the blocks are the bytes `decompose` gives here. Where there are no
+   * workers (workerd, JavaScriptCore's shell) the calling thread does the work, yielding between
+   * blocks. Resolves to `{ name: StackedMatrix }` (an object without prototype) in this instance.
+   */
+  decomposeMany(matrices: Record<string, readonly [Float32Array, number, number]>, opts?: DecomposeManyOptions): Promise<Record<string, StackedMatrix>> {
+    return decomposeMany(this.#rt, this.#host.module, matrices, opts, this.#host.spawnWorker);
+  }
+
+  /**
    * Loads a stack file progressively — the header, then the kept tensors and the blocks in stack
    * order, in bounded requests, up to `opts.budget` — from a URL (HTTP Range requests), a Response,
    * a Blob/File or a reader `(offset, length) => bytes`. Resolves once the header is read (the plan:
@@ -276,7 +298,7 @@ export class Bitstack {
    * fetched ranges for offline use and resumption.
    */
   openStack(source: StackSource, opts?: OpenStackOptions): Promise<LiveStack> {
-    return openStack(this.#rt, source, opts, this.#cacheStore);
+    return openStack(this.#rt, source, opts, this.#host.cacheStore);
   }
 
   /** A StackedMatrix from `sm.export()`'s plain data — e.g. decomposed in a worker — in this instance. */

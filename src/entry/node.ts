@@ -3,7 +3,9 @@
 
 import { readFile } from 'node:fs/promises';
 import { createInit, type SourceLoader } from '../core.js';
+import { Worker } from 'node:worker_threads';
 import { directoryStore } from '../ops/cache-dir.js';
+import type { WorkerHandle } from '../ops/many.js';
 
 export * from '../core.js';
 
@@ -20,6 +22,21 @@ const loader: SourceLoader = {
   },
   // Node 20 has no Cache Storage: openStack({ cache: dir }) keeps ranges in that directory.
   cacheStore: directoryStore,
+  spawnWorker(): WorkerHandle {
+    // None of the parent's command line (--input-type, --eval… would break the worker); V8's flags,
+    // such as Node 20's --experimental-wasm-relaxed-simd, are the process's and hold in workers too.
+    const w = new Worker(new URL('../workers/decompose.node.js', import.meta.url), { execArgv: [] });
+    let ended = false;
+    return {
+      post: (message, transfer) => w.postMessage(message, transfer),
+      listen(onMessage, onError) {
+        w.on('message', onMessage);
+        w.on('error', onError);
+        w.on('exit', (code) => { if (!ended) onError(new Error(`a decomposition worker exited (code ${code})`)); });
+      },
+      terminate() { ended = true; void w.terminate(); },
+    };
+  },
 };
 
 export { directoryStore };

@@ -2,6 +2,15 @@
 // (bundlers recognise the `new URL('…', import.meta.url)` pattern and ship them).
 
 import { createInit, type SourceLoader } from '../core.js';
+import type { WorkerHandle } from '../ops/many.js';
+
+// The host's Web Worker (browsers, Deno), typed here: the package's types do not need the DOM lib.
+interface WebWorker {
+  postMessage(message: unknown, transfer: ArrayBuffer[]): void;
+  addEventListener(type: 'message' | 'error' | 'messageerror', listener: (event: { data?: unknown; message?: string }) => void): void;
+  terminate(): void;
+}
+declare const Worker: { new (url: URL, options: { type: 'module' }): WebWorker } | undefined;
 
 export * from '../core.js';
 
@@ -14,6 +23,19 @@ const loader: SourceLoader = {
   async load(location) {
     return fetch(location);
   },
+  // (Written as `new Worker(new URL('…', import.meta.url), { type: 'module' })`: bundlers ship the worker.)
+  spawnWorker: typeof Worker === 'function' ? (): WorkerHandle => {
+    const w = new Worker(new URL('../workers/decompose.web.js', import.meta.url), { type: 'module' });
+    return {
+      post: (message, transfer) => w.postMessage(message, transfer ?? []),
+      listen(onMessage, onError) {
+        w.addEventListener('message', (e) => onMessage(e.data as never));
+        w.addEventListener('error', (e) => onError(new Error(e.message ?? 'a decomposition worker failed')));
+        w.addEventListener('messageerror', () => onError(new Error('a message to a decomposition worker could not be read')));
+      },
+      terminate: () => w.terminate(),
+    };
+  } : undefined,
 };
 
 /** Instantiates the kernels: `await init()` for the default deterministic build. */

@@ -344,3 +344,36 @@ cases.push({
     return outputs;
   },
 });
+
+cases.push({
+  name: 'stack: decomposeMany gives decompose\'s blocks, on workers where the host has them',
+  async run({ bw }) {
+    const shapes = { wide: [48, 96], tall: [80, 40], small: [24, 24] };
+    const matrices = Object.create(null);
+    let seed = 91;
+    for (const [name, [m, n]] of Object.entries(shapes)) { matrices[name] = [lowRankPlusNoise(bw, m, n, 3, 0.05, [seed, seed + 1, seed + 2]), m, n]; seed += 3; }
+    const opts = { blocks: 4, seed: 5 };
+    const progress = [];
+    const many = await bw.decomposeMany(matrices, { ...opts, jobs: 2, onProgress: (p) => progress.push(p) });
+    assert(Object.getPrototypeOf(many) === null && Object.keys(many).sort().join() === 'small,tall,wide', 'one result per name');
+    assert(progress.length === 12 && progress.every((p) => p.blocks === 4 && p.matrices === 3), `progress: ${progress.length} reports`);
+    // Workers where the host has them (Node's worker_threads; Web Workers in browsers and Deno), else this thread.
+    const hasWorkers = typeof Worker === 'function' || (typeof process !== 'undefined' && !!process.versions?.node);
+    const pooled = progress.some((p) => p.worker !== null);
+    assert(pooled === hasWorkers, `pooled: ${pooled}, the host ${hasWorkers ? 'has' : 'has no'} workers`);
+    const outputs = [];
+    for (const [name, [w, m, n]] of Object.entries(matrices)) {
+      const one = bw.decompose(w, m, n, opts);
+      const a = many[name].reconstruct(), b = one.reconstruct();
+      assert(a.every((v, i) => Object.is(v, b[i])), `${name}: the same blocks as decompose`);
+      assert(many[name].ranks.join() === one.ranks.join(), `${name}: ranks`);
+      outputs.push(a);
+      one.free();
+      many[name].free();
+    }
+    await expectError(() => bw.decomposeMany({ x: [new Float32Array(5), 2, 3] }), 'SHAPE');
+    await expectError(() => bw.decomposeMany({}), 'EMPTY');
+    await expectError(() => bw.decomposeMany({ x: [new Float32Array(6), 2, 3] }, { jobs: 0 }), 'ARG');
+    return outputs;
+  },
+});

@@ -1,0 +1,41 @@
+// decomposeMany in Node (worker_threads): the same bytes for any number of workers, errors from a
+// worker typed and named, abort, and the work really spread (every worker made blocks).
+import { describe, it, expect, beforeAll } from 'vitest';
+import { init, type Bitstack } from 'bitstack-wasm';
+
+let bw: Bitstack;
+const matrices: Record<string, [Float32Array, number, number]> = Object.create(null);
+
+beforeAll(async () => {
+  bw = await init();
+  let seed = 3;
+  const rnd = () => { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; return (seed >>> 8) / 2 ** 24 - 0.5; };
+  for (const [name, m, n] of [['a', 384, 256], ['b', 256, 384], ['c', 320, 320], ['d', 32, 48], ['__proto__', 256, 256]] as const) {
+    matrices[name] = [Float32Array.from({ length: m * n }, rnd), m, n];
+  }
+});
+
+describe('decomposeMany (Node worker_threads)', () => {
+  it('the same blocks for 1, 2 and 3 workers, every worker used', async () => {
+    const runs = [];
+    for (const jobs of [1, 2, 3]) {
+      const workers = new Set<number | null>();
+      const got = await bw.decomposeMany(matrices, { jobs, blocks: 3, onProgress: (p) => workers.add(p.worker) });
+      if (jobs === 1) expect([...workers]).toEqual([null]);
+      else expect(workers.size).toBeGreaterThanOrEqual(2); // (a worker that starts last may find the queue empty)
+      runs.push(Object.fromEntries(Object.entries(got).map(([n, sm]) => { const r = Buffer.from(sm.reconstruct().buffer); sm.free(); return [n, r]; })));
+    }
+    expect(Object.keys(runs[0]).sort()).toEqual(['__proto__', 'a', 'b', 'c', 'd']);
+    expect(runs[1]).toEqual(runs[0]);
+    expect(runs[2]).toEqual(runs[0]);
+  });
+
+  it('an error in a worker is the decompose error, named; abort ends the pool with ABORTED', async () => {
+    await expect(bw.decomposeMany(matrices, { jobs: 2, rank: 64 })).rejects.toMatchObject({ code: 'ARG' });
+    const resident = bw.residentBytes;
+    const controller = new AbortController();
+    const pending = bw.decomposeMany(matrices, { jobs: 2, blocks: 16, signal: controller.signal, onProgress: () => controller.abort('stop') });
+    await expect(pending).rejects.toMatchObject({ code: 'ABORTED', cause: 'stop' });
+    expect(bw.residentBytes).toBe(resident);
+  });
+});
