@@ -41,6 +41,32 @@ console.log(`compress, whole CLI runs, median of ${runs} interleaved; ratio = jo
 console.log('| model | --jobs 1, s | --jobs 2, s | ratio | same bytes |');
 console.log('|---|---|---|---|---|');
 compare('bundled model (10 matrices, 16 blocks)', model, []);
+
+// The library: bw.decomposeMany on the same 10 matrices (worker_threads, the caller's module in each).
+{
+  const { init } = await import('../build/entry/node.js');
+  const bw = await init();
+  const json = JSON.parse(readFileSync(model, 'utf8'));
+  const weights = (await readTfjsModel(json, async (p) => new Uint8Array(readFileSync(join(dirname(model), p)))))
+    .filter((t) => !/embed/i.test(t.name) && t.dtype === 'float32' && t.data.length >= 256 * 256 && Math.min(...t.shape.filter((d) => d > 1)) >= 256);
+  const matrices = Object.fromEntries(weights.map((t) => { const s = t.shape.filter((d) => d > 1); return [t.name, [t.data, s[0], s[1]]]; }));
+  const t = { 1: [], 2: [], loop: [] };
+  const bytes = {};
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    for (const [w, m, n] of Object.values(matrices)) bw.decompose(w, m, n).free();
+    t.loop.push((performance.now() - t0) / 1000);
+    for (const jobs of [1, 2]) {
+      const t0 = performance.now();
+      const got = await bw.decomposeMany(matrices, { jobs });
+      t[jobs].push((performance.now() - t0) / 1000);
+      bytes[jobs] = Buffer.concat(Object.values(got).map((sm) => { const b = Buffer.from(sm.reconstruct().buffer); sm.free(); return b; }));
+    }
+  }
+  const [a, b, loop] = [median(t[1]), median(t[2]), median(t.loop)];
+  console.log(`| library decomposeMany, bundled model (${weights.length} matrices, 16 blocks) | ${a.toFixed(2)} | ${b.toFixed(2)} | ${(a / b).toFixed(2)} | ${bytes[1].equals(bytes[2]) ? 'yes' : 'NO'} |`);
+  console.log(`| (a plain decompose loop in the calling thread: ${loop.toFixed(2)} s; jobs 2 is ${(loop / b).toFixed(2)}× that) | | | | |`);
+}
 if (arg('big', false)) {
   const dirModel = dirname(model);
   const json = JSON.parse(readFileSync(model, 'utf8'));

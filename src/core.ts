@@ -11,7 +11,7 @@ import { stack, readStack, type Stack, type StackOptions, type StackOrder } from
 import { dctBasis, dctSelect, backProject, svdProject, type DctSelectOptions, type Projection } from './ops/dct.js';
 import { openStack, type StackSource, type OpenStackOptions, type LiveStack } from './ops/open.js';
 import type { StackCacheStore } from './ops/cache.js';
-import { decomposeMany, type DecomposeManyOptions, type SpawnWorker } from './ops/many.js';
+import { decomposeMany, type DecomposeManyOptions, type ManyEntry, type SpawnWorker } from './ops/many.js';
 
 /** @internal What an entry gives an instance besides its kernels: the module (for workers), a cache, workers. */
 interface HostServices {
@@ -51,7 +51,7 @@ export { readSafetensors, writeSafetensors, openSafetensors, streamSafetensors, 
 export { WasmMatrix } from './matrix.js';
 export type { StackSource, OpenStackOptions, LiveStack, LoadProgress, KeptTensor } from './ops/open.js';
 export { cacheStorageStore, type StackCache, type StackCacheStore } from './ops/cache.js';
-export type { DecomposeManyOptions, DecomposeManyProgress } from './ops/many.js';
+export type { DecomposeManyOptions, DecomposeManyProgress, ManyEntry } from './ops/many.js';
 export { readTfjsModel, type TfjsTensor } from './formats/tfjs.js';
 export type { F32Operand } from './ops/validate.js';
 
@@ -279,13 +279,13 @@ export class Bitstack {
   }
 
   /**
-   * Many matrices `{ name: [w, m, n] }` decomposed at once on `opts.jobs` workers (default: the
+   * Many matrices `{ name: [w, m, n, opts?] }` decomposed at once on `opts.jobs` workers (default: the
    * host's cores) — Node worker_threads, Web Workers in browsers and Deno — each with an instance of
    * this one's module, so the blocks are the bytes `decompose` gives here. Where there are no
    * workers (workerd, JavaScriptCore's shell) the calling thread does the work, yielding between
    * blocks. Resolves to `{ name: StackedMatrix }` (an object without prototype) in this instance.
    */
-  decomposeMany(matrices: Record<string, readonly [Float32Array, number, number]>, opts?: DecomposeManyOptions): Promise<Record<string, StackedMatrix>> {
+  decomposeMany(matrices: Record<string, ManyEntry>, opts?: DecomposeManyOptions): Promise<Record<string, StackedMatrix>> {
     return decomposeMany(this.#rt, this.#host.module, matrices, opts, this.#host.spawnWorker);
   }
 

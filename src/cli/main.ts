@@ -13,8 +13,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { init } from '../entry/node.js';
-import { BitstackError, writeSafetensors, readSafetensors, isBlockTensor, type Bitstack, type DecomposeOptions, type StackedMatrix, type Stack, type StackFileTensor, type SafetensorsDtype } from '../core.js';
-import { decomposeOnWorkers, startPool, stopPool, type Pool } from './pool.js';
+import { BitstackError, writeSafetensors, readSafetensors, isBlockTensor, type Bitstack, type ManyEntry, type StackedMatrix, type Stack, type StackFileTensor, type SafetensorsDtype } from '../core.js';
 import { loadModel, parseBudget, narrowExactly, FLOAT_DTYPES, type Budget, type Tensor } from './model.js';
 import { RTN_SCHEMES, rtn, rtnBits } from './rtn.js';
 import { loadTaskRunner, meanCosine, type WeightOverrides } from './task.js';
@@ -80,7 +79,7 @@ interface ShardInfo { index: number; count: number; names: string[] }
  * worker threads; returns the matrices in model order, what they were, the kept tensors, and the
  * shard information.
  */
-async function compressTensors(bw: Bitstack, tensors: Tensor[], o: CompressOptions, pool: Pool | null = null) {
+async function compressTensors(bw: Bitstack, tensors: Tensor[], o: CompressOptions) {
   const chosen = tensors.filter((t) => selected(t, o));
   if (!chosen.length) throw new BitstackError('ARG', 'no 2-D weight matches the filters (see --include, --exclude, --min-dim)');
   const names = new Set<string>();
@@ -95,31 +94,25 @@ async function compressTensors(bw: Bitstack, tensors: Tensor[], o: CompressOptio
   if (!o.quiet) bar.start(Math.max(1, work * o.blocks), 0, { matrix: '', block: 0, blocks: o.blocks });
   const mats = Object.create(null) as Record<string, StackedMatrix>;
   const originals = Object.create(null) as Record<string, Original>;
-  const optionsFor = (t: Tensor): DecomposeOptions => {
+  const optionsFor = (t: Tensor) => {
     const [m, n] = matrixShape(t)!;
-    return { rank: o.rank === 'auto' ? 'auto' : Math.min(o.rank, m, n), ranks: o.ranks, factors: o.factors, blocks: o.blocks, svd: o.svd, name: t.name };
+    return { rank: o.rank === 'auto' ? 'auto' as const : Math.min(o.rank, m, n), ranks: o.ranks, factors: o.factors, blocks: o.blocks, svd: o.svd };
   };
   try {
-    if (pool && mine.length > 1) {
-      const blocksDone = new Map<string, number>();
-      const sizes = new Map(mine.map((t) => [t.name, t.bytes.length]));
-      const tasks = mine.map((t) => { const [m, n] = matrixShape(t)!; return { name: t.name, data: t.floats(), m, n, opts: optionsFor(t) }; });
-      const got = await decomposeOnWorkers(bw, tasks, pool, (name, block) => {
-        blocksDone.set(name, block);
-        if (!o.quiet) bar.update([...blocksDone].reduce((s, [k, b]) => s + b * sizes.get(k)!, 0), { matrix: name, block, blocks: o.blocks });
-      });
-      for (const t of mine) mats[t.name] = got.get(t.name)!;
-    } else {
-      let done = 0;
-      for (const t of mine) {
-        const [m, n] = matrixShape(t)!;
-        mats[t.name] = bw.decompose(t.floats(), m, n, {
-          ...optionsFor(t),
-          onProgress: (p) => { if (!o.quiet) bar.update(done + p.block * t.bytes.length, { matrix: p.matrix, block: p.block, blocks: p.blocks }); },
-        });
-        done += t.bytes.length * o.blocks;
-      }
-    }
+    // bw.decomposeMany: `jobs` worker threads (each with this instance's module: the same bytes for any
+    // number), largest matrices first; one job: this thread.
+    const blocksDone = new Map<string, number>();
+    const sizes = new Map(mine.map((t) => [t.name, t.bytes.length]));
+    const matrices = Object.create(null) as Record<string, ManyEntry>;
+    for (const t of mine) { const [m, n] = matrixShape(t)!; matrices[t.name] = [t.floats(), m, n, optionsFor(t)]; }
+    const got = await bw.decomposeMany(matrices, {
+      jobs: Math.min(o.jobs ?? 1, mine.length),
+      onProgress: (p) => {
+        blocksDone.set(p.matrix, p.block);
+        if (!o.quiet) bar.update([...blocksDone].reduce((s, [k, b]) => s + b * sizes.get(k)!, 0), { matrix: p.matrix, block: p.block, blocks: p.blocks });
+      },
+    });
+    for (const t of mine) mats[t.name] = got[t.name];
     for (const t of mine) originals[t.name] = { dtype: t.dtype, shape: t.shape };
   } finally {
     if (!o.quiet) bar.stop();
@@ -439,14 +432,7 @@ compressOptions(program.command('compress')
     const bw = await init();
     const t0 = Date.now();
     // Workers start while the model is read.
-    const pool = (o.jobs ?? 1) > 1 ? startPool(o.jobs!) : null;
-    let result;
-    try {
-      result = await compressTensors(bw, await loadModel(bw, model), o, pool);
-    } finally {
-      if (pool) await stopPool(pool);
-    }
-    const { mats, originals, kept, shard } = result;
+    const { mats, originals, kept, shard } = await compressTensors(bw, await loadModel(bw, model), o);
     const { tensors, asStored } = keptTensors(bw, kept, o.keepDtype);
     if (shard && !Object.keys(mats).length) throw new BitstackError('ARG', `shard ${shard.index}/${shard.count} holds no matrix: the model has only ${shard.names.length} to decompose`);
     await writeAtomically(o.output, stackFile(bw, mats, tensors, originals, shard));
@@ -601,14 +587,7 @@ program.command('demo')
     const t0 = Date.now();
     const tensors = await loadModel(bw, modelJson);
     console.log(`Universal Sentence Encoder lite (tfjs, ${tensors.length} tensors): decomposing its weight matrices ≥ 256 wide (embeddings kept)…`);
-    const pool = availableParallelism() > 1 ? startPool(availableParallelism()) : null;
-    let compressed;
-    try {
-      compressed = await compressTensors(bw, tensors, { rank: 'auto', factors: 'int8', blocks: o.blocks, minDim: 256, svd: 'randomized' }, pool);
-    } finally {
-      if (pool) await stopPool(pool);
-    }
-    const { mats, originals, kept } = compressed;
+    const { mats, originals, kept } = await compressTensors(bw, tensors, { rank: 'auto', factors: 'int8', blocks: o.blocks, minDim: 256, svd: 'randomized', jobs: availableParallelism() });
     const bytes = stackFile(bw, mats, keptTensors(bw, kept).tensors, originals);
     for (const sm of Object.values(mats)) sm.free();
     await mkdir(o.output, { recursive: true });

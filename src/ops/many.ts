@@ -22,7 +22,7 @@ export interface DecomposeManyProgress {
   worker: number | null;
 }
 
-/** Options of decomposeMany: decompose's (for every matrix) and the pool's. */
+/** Options of decomposeMany: decompose's (for every matrix; a matrix's own, given beside it, win) and the pool's. */
 export interface DecomposeManyOptions extends Omit<DecomposeOptions, 'onProgress' | 'name' | 'scale'> {
   /** Workers (default: the host's cores, at most one per matrix); 1, or a host without workers: the calling thread. */
   jobs?: number;
@@ -59,9 +59,12 @@ function cores(): number {
   return typeof n === 'number' && n >= 1 ? Math.floor(n) : 1;
 }
 
-/** @internal Decomposes every matrix `{ name: [w, m, n] }` (the method is Bitstack.decomposeMany); the result has the same names (an object without prototype). */
+/** A matrix for decomposeMany: its values, shape, and options of its own (over the common ones). */
+export type ManyEntry = readonly [Float32Array, number, number] | readonly [Float32Array, number, number, Omit<DecomposeOptions, 'onProgress' | 'name'>];
+
+/** @internal Decomposes every matrix `{ name: [w, m, n, opts?] }` (the method is Bitstack.decomposeMany); the result has the same names (an object without prototype). */
 export async function decomposeMany(
-  rt: Runtime, module: WebAssembly.Module | undefined, matrices: Record<string, readonly [Float32Array, number, number]>,
+  rt: Runtime, module: WebAssembly.Module | undefined, matrices: Record<string, ManyEntry>,
   opts: DecomposeManyOptions = {}, spawn?: SpawnWorker,
 ): Promise<Record<string, StackedMatrix>> {
   opts = options('opts', opts);
@@ -70,12 +73,13 @@ export async function decomposeMany(
   if (!names.length) throw new BitstackError('EMPTY', 'matrices holds no matrix');
   const tasks = names.map((name, id) => {
     const entry = matrices[name];
-    if (!Array.isArray(entry) || entry.length !== 3) throw new BitstackError('ARG', `matrices[${JSON.stringify(name)}] must be [w, m, n]`);
-    const [w, m0, n0] = entry;
+    if (!Array.isArray(entry) || (entry.length !== 3 && entry.length !== 4)) throw new BitstackError('ARG', `matrices[${JSON.stringify(name)}] must be [w, m, n] or [w, m, n, opts]`);
+    const [w, m0, n0, own] = entry as [Float32Array, number, number, Omit<DecomposeOptions, 'onProgress' | 'name'>?];
+    if (own !== undefined && (own === null || typeof own !== 'object' || typeof (own as DecomposeOptions).onProgress === 'function')) throw new BitstackError('ARG', `matrices[${JSON.stringify(name)}][3] must be decompose's options (without onProgress)`);
     const m = dim(`${name}: m`, m0), n = dim(`${name}: n`, n0);
     if (!(w instanceof Float32Array)) throw new BitstackError('ARG', `matrices[${JSON.stringify(name)}][0] must be a Float32Array`);
     if (w.length !== m * n) throw new BitstackError('SHAPE', `${name}: ${w.length} values for ${m}×${n}`);
-    return { id, name, w, m, n };
+    return { id, name, w, m, n, own };
   });
   const { jobs: jobsOpt, scales, signal, onProgress, ...common } = opts;
   const jobs = Math.min(intOption('opts.jobs', jobsOpt, cores(), 1, 1024), tasks.length);
@@ -83,7 +87,8 @@ export async function decomposeMany(
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new BitstackError('ARG', 'opts.onProgress must be a function');
   if (scales !== undefined && (scales === null || typeof scales !== 'object')) throw new BitstackError('ARG', 'opts.scales must be an object { name: Float32Array }');
   const scaleOf = (name: string) => (scales && Object.prototype.hasOwnProperty.call(scales, name) ? scales[name] : undefined);
-  const optsFor = (name: string): DecomposeOptions => ({ ...common, name, scale: scaleOf(name) });
+  const byName = new Map(tasks.map((t) => [t.name, t]));
+  const optsFor = (name: string): DecomposeOptions => ({ ...common, scale: scaleOf(name), ...byName.get(name)!.own, name });
   const out = Object.create(null) as Record<string, StackedMatrix>;
   let done = 0;
   const checkAbort = () => {
