@@ -30,6 +30,17 @@ describe('decomposeMany (Node worker_threads)', () => {
     expect(runs[2]).toEqual(runs[0]);
   });
 
+  it('a matrix\'s own options (a 4th element) win over the common ones', async () => {
+    const [w, m, n] = matrices.a;
+    const got = await bw.decomposeMany({ a: [w, m, n, { rank: 4, factors: 'f16' }], c: matrices.c }, { jobs: 2, blocks: 2, rank: 8 });
+    const a = bw.decompose(w, m, n, { rank: 4, factors: 'f16', blocks: 2 }), c = bw.decompose(...matrices.c, { rank: 8, blocks: 2 });
+    expect(got.a.ranks).toEqual([4, 4]);
+    expect(got.a.factors).toBe('f16');
+    expect(Buffer.from(got.a.reconstruct().buffer)).toEqual(Buffer.from(a.reconstruct().buffer));
+    expect(Buffer.from(got.c.reconstruct().buffer)).toEqual(Buffer.from(c.reconstruct().buffer));
+    for (const sm of [got.a, got.c, a, c]) sm.free();
+  });
+
   it('an error in a worker is the decompose error, named; abort ends the pool with ABORTED', async () => {
     await expect(bw.decomposeMany(matrices, { jobs: 2, rank: 64 })).rejects.toMatchObject({ code: 'ARG' });
     const resident = bw.residentBytes;
