@@ -4,6 +4,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { init, type Bitstack, type LiveStack } from 'bitstack-wasm';
 // @ts-expect-error plain ESM shared with the other runtimes
 import { startStackServer } from './http/stack-server.mjs';
+// @ts-expect-error plain ESM shared with the other runtimes
+import { sameAsWhole } from './http/open-http.mjs';
 
 let bw: Bitstack;
 let server: { base: string; served: Array<{ mode: string; range?: string; bytes: number }>; files: Record<number, Uint8Array>; reset(): void; close(): Promise<void> };
@@ -16,16 +18,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-/** Products of the live stack's matrices equal readStack's at the same block counts, bit for bit. */
-function sameAsReadStack(live: LiveStack) {
-  const whole = bw.readStack(file);
-  for (const [name, sm] of Object.entries(live.matrices)) {
-    const count = live.loadedBlocks(name);
-    const x = new Float32Array(sm.cols).map((_, i) => Math.sin(i));
-    expect(Buffer.from(sm.matvec(x).buffer)).toEqual(Buffer.from(whole.matrices[name].matvec(x, count).buffer));
-  }
-  for (const sm of Object.values(whole.matrices)) sm.free();
-}
+const sameAsReadStack = (live: LiveStack) => sameAsWhole(bw, live, file);
 
 describe('openStack (Node)', () => {
   it('after the header\'s read, no request above requestBytes but a single larger block; every byte once', async () => {

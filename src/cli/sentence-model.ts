@@ -151,6 +151,17 @@ export function weightsFromStack(stack: StackLike, counts?: Readonly<Record<stri
   };
 }
 
+/** The `k` texts whose embeddings (row-major, `dim` columns, one row per text) are closest to `query` by cosine, best first. */
+export function nearest(texts: readonly string[], embeddings: Float32Array, query: Float32Array, k: number, dim = 512): Array<{ text: string; score: number }> {
+  let qq = 0;
+  for (let j = 0; j < dim; j++) qq += query[j] * query[j];
+  return texts.map((text, i) => {
+    let dot = 0, nn = 0;
+    for (let j = 0; j < dim; j++) { const v = embeddings[i * dim + j]; dot += v * query[j]; nn += v * v; }
+    return { text, score: dot / Math.sqrt(nn * qq) };
+  }).sort((a, b) => b.score - a.score).slice(0, k);
+}
+
 /** Mean over rows of the cosine between two row-major embedding sets of `dim` columns. */
 export function meanCosine(a: Float32Array, b: Float32Array, dim: number): number {
   let sum = 0;

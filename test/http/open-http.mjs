@@ -16,7 +16,7 @@ async function expectCode(promise, code, pattern) {
 }
 
 /** The live stack's products equal readStack's at the same block counts, bit for bit. */
-function sameAsWhole(bw, live, file) {
+export function sameAsWhole(bw, live, file) {
   const whole = bw.readStack(file);
   try {
     for (const [name, sm] of Object.entries(live.matrices)) {

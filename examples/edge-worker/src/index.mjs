@@ -7,7 +7,7 @@
 //   GET  /search?q=…&k=5              → {"results": [{"text", "score"}, …]}
 //   GET  /stats                       → load timings and memory (wasm memories, tfjs tensors)
 import { init } from 'bitstack-wasm';
-import { loadSentenceModel, weightsFromStack } from '../../../build/cli/sentence-model.js';
+import { loadSentenceModel, nearest, weightsFromStack } from '../../../build/cli/sentence-model.js';
 import { loadTfjs } from './tfjs-workerd.mjs';
 
 const STACK_KEY = 'model.bitstack.safetensors';
@@ -98,14 +98,8 @@ export default {
         const k = Math.min(20, Math.max(1, Number(url.searchParams.get('k') ?? 5) | 0));
         if (!q || q.length > 2000) return json({ error: 'q must be 1–2000 characters' }, 400);
         const s = await getState(env);
-        const qe = await s.model.embed([q]);
-        const scores = s.corpus.map((text, i) => {
-          let dot = 0, nn = 0, qq = 0;
-          for (let j = 0; j < 512; j++) { const c = s.corpusEmbeddings[i * 512 + j]; dot += c * qe[j]; nn += c * c; qq += qe[j] * qe[j]; }
-          return { text, score: dot / Math.sqrt(nn * qq) };
-        });
-        scores.sort((a, b) => b.score - a.score);
-        return json({ results: scores.slice(0, k), budget: s.budget, cold, ms: Date.now() - started });
+        const results = nearest(s.corpus, s.corpusEmbeddings, await s.model.embed([q]), k);
+        return json({ results, budget: s.budget, cold, ms: Date.now() - started });
       }
       if (url.pathname === '/stats' && request.method === 'GET') {
         if (!state) return json({ loaded: false, loadsStarted });

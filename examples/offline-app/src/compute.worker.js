@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as conv from '@tensorflow/tfjs-converter';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import simdWasm from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
-import { loadSentenceModel, weightsFromStack, meanCosine } from '../../../build/cli/sentence-model.js';
+import { loadSentenceModel, weightsFromStack, meanCosine, nearest } from '../../../build/cli/sentence-model.js';
 
 const DIM = 512;
 const BATCH = 16; // sentences per tfjs call: bounds the activations' memory on a phone
@@ -100,14 +100,8 @@ function search(q, id) {
   const state = current;
   if (!state?.model) { post({ type: 'results', id, pending: true }); return; }
   return serial(() => state.model.embed([q])).then(async (qe) => {
-    const { corpus: texts } = await setup;
-    const c = state.corpusEmbeddings;
-    const scored = texts.map((text, i) => {
-      let dot = 0, nn = 0, qq = 0;
-      for (let j = 0; j < DIM; j++) { const v = c[i * DIM + j]; dot += v * qe[j]; nn += v * v; qq += qe[j] * qe[j]; }
-      return { text, score: dot / Math.sqrt(nn * qq) };
-    }).sort((a, b) => b.score - a.score).slice(0, 5);
-    post({ type: 'results', id, version: state.version, results: scored });
+    const { corpus } = await setup;
+    post({ type: 'results', id, version: state.version, results: nearest(corpus, state.corpusEmbeddings, qe, 5, DIM) });
   });
 }
 
