@@ -20,7 +20,7 @@ import { alloc, mark, release, paddedBytes } from '../arena';
 import { MR, NR, KC, MC, NC, SHALLOW_K } from './params';
 import { packTransposedA, packB } from './pack';
 import { gemm_4x8_wasmsimd_splat as kernel } from './kernel-4x8-wasmsimd-splat';
-import { gemv_dot_4x8, gemv_axpy_4x4 } from './gemv-wasmsimd';
+import { gemv_dot_4x8, gemv_axpy_4x4, gemv_packed_1x32 } from './gemv-wasmsimd';
 import { OK, OUT_OF_MEMORY } from '../status';
 
 
@@ -73,6 +73,15 @@ export function gemm(
   }
   if (m == 1) {
     // C (n) = a·op(B) = op(B)ᵀ·a, a a k-vector whatever transA says.
+    if (bPacked) {
+      // A resident B packed once: its panels are read front to back (the same bits as in place).
+      const saved = mark();
+      const tile = alloc(32);
+      if (tile == 0) return OUT_OF_MEMORY;
+      gemv_packed_1x32(bPacked, k, n, a, c, KC, NC, tile);
+      release(saved);
+      return OK;
+    }
     if (transB) gemv_dot_4x8(b, k, n, k, a, c); // B stored n×k: C = B·a
     else gemv_axpy_4x4(b, n, k, n, a, c);
     return OK;
@@ -175,7 +184,8 @@ function copyTile(tile: usize, c: usize, ldc: usize, mr: i32, nr: i32, accumulat
 
 /** Arena bytes gemm() allocates for these arguments (packing buffers and the edge tile; none for GEMV). */
 export function gemmScratchBytes(m: i32, k: i32, n: i32, transA: bool, bPacked: bool): f64 {
-  if (n == 1 || m == 1) return 0;
+  if (n == 1) return 0;
+  if (m == 1) return bPacked ? paddedBytes(32) : 0;
   const kcMax = min(KC, k);
   return (transA ? paddedBytes(<f64>(min(MC, m) * kcMax) * 4) : 0)
     + (bPacked ? 0 : paddedBytes(<f64>(roundUp(min(NC, n), NR) * kcMax) * 4))

@@ -40,8 +40,9 @@ export function matmul(
   } else {
     f32('opts.out', out, m * n, `m×n (${m}×${n})`);
   }
-  // A resident B keeps its packed panels (matrix-vector products do not pack).
-  const bPacked = b instanceof WasmMatrix && b.prepack && m > 1 && n > 1 ? b.packedB(rt, k, n, transB) : 0;
+  // A resident B keeps its packed panels, for x·B too (m = 1: the panels are read front to back,
+  // faster than B in place); B·x (n = 1) and x·Bᵀ read B's contiguous rows in place.
+  const bPacked = b instanceof WasmMatrix && b.prepack && n > 1 && (m > 1 || !transB) ? b.packedB(rt, k, n, transB) : 0;
   if (out instanceof WasmMatrix) out.dropPacked();
   return rt.scoped(() => {
     const pa = operand(rt, 'a', a, m * k, shapeA);
