@@ -70,6 +70,17 @@ describe('the raw ABI', () => {
       checkQuery(`gemm ${m}×${k}×${n} transA=${transA}`, ex.gemm_scratch_bytes(m, k, n, transA, 0), used);
       ex.release(top);
     }
+    // With B packed beforehand (a resident weight), x·B (m = 1) included.
+    for (const [m, k, n, transA, transB] of [[1, 700, 4133, 0, 0], [64, 64, 64, 0, 0], [1, 37, 9, 0, 0], [5, 600, 40, 1, 1]]) {
+      const top = u(ex.mark());
+      const a = alloc(4 * m * k), b = alloc(4 * k * n), c = alloc(4 * m * n), packed = alloc(u(ex.gemm_packed_b_bytes(k, n)));
+      fill(a, m * k, 1); fill(b, k * n, 2);
+      ex.gemm_pack_b(b, k, n, transB, packed);
+      const { status, used } = measure(() => ex.gemm_f32(a, b, c, m, k, n, transA, transB, packed));
+      expect(status).toBe(ex.STATUS_OK.value);
+      checkQuery(`gemm ${m}×${k}×${n} packed B`, ex.gemm_scratch_bytes(m, k, n, transA, 1), used);
+      ex.release(top);
+    }
   });
 
   it('svd_full and svd_rank: status, sweeps and convergence in the out slot; scratch queries bound them', () => {
