@@ -258,7 +258,9 @@ cases.push({
       const packed = bw.matmul(x, rw, 1, k, n);
       const again = bw.matmul(x, rw, 1, k, n); // the packed copy reused
       rw.free();
-      assert(packed.every((v, i) => Object.is(v, inPlace[i])) && again.every((v, i) => Object.is(v, inPlace[i])), `1×${k}·${k}×${n}: packed and in-place differ`);
+      // The same bits on the default build (the relaxed build fuses where the in-place tail does not).
+      if (!bw.features.relaxed) assert(packed.every((v, i) => Object.is(v, inPlace[i])) && again.every((v, i) => Object.is(v, inPlace[i])), `1×${k}·${k}×${n}: packed and in-place differ`);
+      assert(again.every((v, i) => Object.is(v, packed[i])), `1×${k}·${k}×${n}: a second call differs`);
       // And against a float64 reference, to a bound from the maths: |Σ| error ≤ k·eps·Σ|x_p·w_pj|.
       for (let j = 0; j < n; j += Math.max(1, Math.floor(n / 17))) {
         let ref = 0, mag = 0;
