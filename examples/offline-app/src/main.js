@@ -6,7 +6,12 @@ const params = new URLSearchParams(location.search);
 const base = new URL('./', location.href).href;
 const t0 = performance.now();
 // What the tests read: when the first results came, how much was loaded by then, every model version.
-const app = window.__app = { firstResults: null, models: [], errors: [], plan: null, progress: null };
+const app = window.__app = { firstResults: null, models: [], errors: [], plan: null, progress: null, longestTaskMs: 0 };
+// The page must never freeze (the work is in the worker): the longest main-thread task, for the tests.
+try {
+  new PerformanceObserver((list) => { for (const e of list.getEntries()) app.longestTaskMs = Math.max(app.longestTaskMs, e.duration); })
+    .observe({ type: 'longtask', buffered: true });
+} catch { app.longestTaskMs = null; /* no Long Tasks API (Firefox, Safari) */ }
 
 // The service worker keeps the app for offline use (the build writes sw.js; `vite dev` has none).
 if ('serviceWorker' in navigator) {
