@@ -50,3 +50,31 @@ describe('decomposeMany (Node worker_threads)', () => {
     expect(bw.residentBytes).toBe(resident);
   });
 });
+
+describe('decomposeMany when workers cannot start', () => {
+  it('a worker that fails before it is ready leaves its share to the others; none: the calling thread', async () => {
+    const { readFile } = await import('node:fs/promises');
+    // @ts-expect-error internal modules of the build
+    const { decomposeMany } = await import('../build/ops/many.js');
+    // @ts-expect-error internal modules of the build
+    const { Runtime } = await import('../build/runtime.js');
+    const module = await WebAssembly.compile(await readFile(new URL('../build/kernels.simd.wasm', import.meta.url)));
+    const rt = new Runtime(await WebAssembly.instantiate(module, {}));
+    const broken = () => ({
+      post() {},
+      listen(_: unknown, onError: (e: unknown) => void) { setTimeout(() => onError(new Error('no worker file')), 5); },
+      terminate() {},
+    });
+    const small = { a: matrices.d, b: [matrices.a[0].subarray(0, 64 * 48), 64, 48] as [Float32Array, number, number] };
+    const want = Object.fromEntries(Object.entries(small).map(([n, [w, m, k]]) => { const sm = bw.decompose(w, m, k, { blocks: 2 }); const r = Buffer.from(sm.reconstruct().buffer); sm.free(); return [n, r]; }));
+    const workers = new Set<number | null>();
+    for (const spawn of [broken, () => { throw new Error('CSP'); }]) {
+      const got = await decomposeMany(rt, module, small, { jobs: 2, blocks: 2, onProgress: (p: { worker: number | null }) => workers.add(p.worker) }, spawn);
+      for (const [n, sm] of Object.entries(got) as Array<[string, { reconstruct(): Float32Array; free(): void }]>) {
+        expect(Buffer.from(sm.reconstruct().buffer)).toEqual(want[n]);
+        sm.free();
+      }
+    }
+    expect([...workers]).toEqual([null]);
+  });
+});

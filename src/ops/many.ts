@@ -96,7 +96,7 @@ export async function decomposeMany(
   };
   const freeAll = () => { for (const sm of Object.values(out)) sm.free(); };
 
-  if (jobs <= 1 || !spawn || !module) {
+  const inThisThread = async () => {
     try {
       for (const t of tasks) {
         checkAbort();
@@ -111,9 +111,12 @@ export async function decomposeMany(
       throw e;
     }
     return out;
-  }
+  };
+  if (jobs <= 1 || !spawn || !module) return inThisThread();
 
-  // The pool: every worker gets the caller's module, then one matrix at a time, largest first.
+  // The pool: every worker gets the caller's module, then one matrix at a time, largest first. A worker
+  // that cannot start (no worker file next to a bundle, a Content-Security-Policy) leaves its share to
+  // the others; when none starts, the calling thread does the work.
   checkAbort();
   const queue = tasks.slice().sort((a, b) => b.m * b.n - a.m * a.n || a.id - b.id);
   const relaxed = rt.exports.build_relaxed() === 1;
@@ -124,28 +127,34 @@ export async function decomposeMany(
   const stopAll = () => { for (const w of workers) w.terminate(); for (const r of pending) r(failure); };
   const onAbort = () => { failure ??= new BitstackError('ABORTED', 'decomposeMany was aborted', { cause: signal!.reason }); stopAll(); };
   signal?.addEventListener('abort', onAbort);
+  let started = 0;
   try {
     await Promise.all(Array.from({ length: jobs }, (_, index) => new Promise<void>((resolve, reject) => {
       pending.push(reject);
       let w: WorkerHandle;
       try {
         w = spawn();
-      } catch (e) {
-        reject(new BitstackError('UNSUPPORTED', `could not start a worker: ${(e as Error)?.message ?? String(e)}`, { cause: e }));
+      } catch {
+        resolve(); // this worker is not available
         return;
       }
       workers.push(w);
-      let current: (typeof queue)[number] | undefined;
-      const fail = (e: unknown) => { failure ??= e; stopAll(); };
+      let ready = false;
+      // Before it is ready a failing worker is unavailable; after, its failure is the call's.
+      const fail = (e: unknown) => {
+        if (!ready) { w.terminate(); resolve(); return; }
+        failure ??= e;
+        stopAll();
+      };
       const next = () => {
         if (failure) { reject(failure); return; }
-        current = queue.shift();
-        if (!current) { w.terminate(); resolve(); return; }
+        const item = queue.shift();
+        if (!item) { w.terminate(); resolve(); return; }
         // The input is copied to the worker (the caller keeps its array).
-        w.post({ type: 'task', id: current.id, w: current.w, m: current.m, n: current.n, opts: optsFor(current.name) } satisfies WorkerRequest);
+        w.post({ type: 'task', id: item.id, w: item.w, m: item.m, n: item.n, opts: optsFor(item.name) } satisfies WorkerRequest);
       };
       w.listen((msg) => {
-        if (msg.type === 'ready') next();
+        if (msg.type === 'ready') { ready = true; started++; next(); }
         else if (msg.type === 'progress') onProgress?.({ matrix: tasks[msg.id].name, block: msg.block, blocks: msg.blocks, done, matrices: tasks.length, worker: index });
         else if (msg.type === 'done') { results.set(msg.id, msg.data); done++; next(); }
         else if (msg.type === 'error') fail(new BitstackError(msg.code ?? 'WASM', msg.id >= 0 ? `${tasks[msg.id].name}: ${msg.message}` : `a worker could not start: ${msg.message}`));
@@ -159,6 +168,7 @@ export async function decomposeMany(
     signal?.removeEventListener('abort', onAbort);
   }
   checkAbort();
+  if (started === 0) return inThisThread(); // no worker could start here
   try {
     for (const t of tasks) out[t.name] = restore(rt, results.get(t.id)!);
   } catch (e) {
