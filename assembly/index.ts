@@ -14,7 +14,7 @@
 //   the *_scratch_bytes query next to each kernel says how much it takes (an f64
 //   byte count: exact, and above 4 GiB rather than wrapped for a problem too large).
 
-import { gemm, gemmScratchBytes, packWholeB, packedBSize } from './gemm/driver';
+import { gemm, gemmColumns, gemmColumnSplit, gemmScratchBytes, packWholeB, packedBSize } from './gemm/driver';
 import { svd, svdScratchBytes, SVD_OUT_OF_MEMORY } from './svd/svd';
 import { randomizedSvd, randomizedSvdScratchBytes } from './svd/randomized';
 import { blockKrylovSvd, blockKrylovSvdScratchBytes } from './svd/block-krylov';
@@ -23,7 +23,7 @@ import { dctRows } from './dct/basis';
 import { dctSelect, dctSelectScratchBytes } from './dct/select';
 import { bitstackBlock, bitstackBlockScratchBytes, METHOD_SUBSPACE, METHOD_EXACT, METHOD_KRYLOV } from './bitstack/decompose';
 import { reconstructTiles, stackedMatmul, tilesScratchBytes } from './bitstack/tiles';
-import { lutGemv, lutScratchBytes } from './bitstack/lut-gemv';
+import { lutGemv, lutGemvRows, lutScratchBytes } from './bitstack/lut-gemv';
 import { f32ToF16, f16ToF32, bf16ToF32, f32ToBf16 } from './bitstack/f16';
 import { packSigns } from './bitstack/signs';
 import { blockBytes, decodeInt8, FACTORS_F16, FACTORS_I8 } from './bitstack/factors';
@@ -79,6 +79,21 @@ export function first_nonfinite(x: usize, n: i32, f64: i32): i32 {
  */
 export function gemm_f32(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: i32, transB: i32, bPacked: usize): i32 {
   return gemm(a, b, c, m, k, n, transA != 0, transB != 0, bPacked);
+}
+
+/**
+ * Columns [n0, n1) of gemm_f32 for m > 1 and n > 1 (one thread's part), into the same C, with the
+ * caller's `scratch` (gemm_scratch_bytes(m, k, n, transA, bPacked ≠ 0) bytes) instead of the arena:
+ * threads on one shared memory call it at once on disjoint parts. n0 and n1 come from
+ * gemm_col_split. The columns are bit-identical to those of gemm_f32.
+ */
+export function gemm_f32_cols(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: i32, transB: i32, bPacked: usize, n0: i32, n1: i32, scratch: usize): void {
+  gemmColumns(a, b, c, m, k, n, transA != 0, transB != 0, bPacked, n0, n1, scratch);
+}
+
+/** First column of part t (0 ≤ t ≤ parts) when gemm_f32_cols splits n columns into `parts` (multiples of the tile width). */
+export function gemm_col_split(n: i32, parts: i32, t: i32): i32 {
+  return gemmColumnSplit(n, parts, t);
 }
 
 /** Arena bytes gemm_f32 takes for its packing buffers (0 for m = 1 or n = 1). */
@@ -233,6 +248,19 @@ export function bitstack_tiles_scratch_bytes(n: i32, batch: i32): f64 {
  */
 export function bitstack_lut_gemv(signs: usize, m: i32, n: i32, a: usize, b: usize, k: i32, x: usize, y: usize, scratch: usize): void {
   lutGemv(signs, m, n, a, b, k, x, y, scratch);
+}
+
+/**
+ * Rows [i0, i1) of y += Σ over `count` blocks (listed as bitstack_reconstruct takes them: signs, A f32,
+ * B f32, k; u32 each) of the block's product with x: bitstack_lut_gemv block after block, on one
+ * thread's rows. `scratch`: bitstack_lut_scratch(i1 − i0) bytes. Rows are bit-identical to
+ * bitstack_lut_gemv's.
+ */
+export function bitstack_lut_gemv_rows(blocks: usize, count: i32, n: i32, x: usize, y: usize, scratch: usize, i0: i32, i1: i32): void {
+  for (let q = 0; q < count; q++) {
+    const e = blocks + (<usize>q << 4);
+    lutGemvRows(load<u32>(e), n, load<u32>(e, 4), load<u32>(e, 8), load<i32>(e, 12), x, y, scratch, i0, i1);
+  }
 }
 
 /** Scratch bytes bitstack_lut_gemv needs for m rows (the caller allocates them). */

@@ -12,6 +12,7 @@ import { dctBasis, dctSelect, backProject, svdProject, type DctSelectOptions, ty
 import { openStack, type StackSource, type OpenStackOptions, type LiveStack } from './ops/open.js';
 import type { StackCacheStore } from './ops/cache.js';
 import { decomposeMany, type DecomposeManyOptions, type ManyEntry, type SpawnWorker } from './ops/many.js';
+import { ThreadPool, hostThreads, type SpawnThread } from './threads.js';
 
 /** @internal What an entry gives an instance besides its kernels: the module (for workers), a cache, workers. */
 interface HostServices {
@@ -70,6 +71,17 @@ export interface InitOptions {
    * `'auto'`: the relaxed build where `WebAssembly.validate` accepts relaxed SIMD, else the default.
    */
   relaxed?: boolean | 'auto';
+  /**
+   * Threads for the large matrix products (GEMM's columns, the LUT matvec's rows): `1` (default)
+   * runs everything on the calling thread; `n > 1` or `'auto'` (the host's cores) loads the `threads`
+   * build on a shared memory and starts n − 1 workers where the host allows it (Node, Deno, Web
+   * Workers, and pages that are `crossOriginIsolated`: COOP/COEP headers), else falls back to the
+   * single-threaded build: `features.threads` says what runs. Results are the same bits either way.
+   * Not with `relaxed: true` (there is no relaxed threads build); `'auto'` then means not relaxed.
+   */
+  threads?: number | 'auto';
+  /** The threads build, used when `threads` asks for it. Default (runtime entries): the package's. */
+  threadsWasm?: WasmSource | URL | string;
 }
 
 /** WebAssembly features of the instantiated module. */
@@ -78,6 +90,8 @@ export interface Features {
   simd: boolean;
   /** True when the relaxed-SIMD build is running (results may differ between engines in the last bits). */
   relaxed: boolean;
+  /** Threads the large products run on (1: the calling thread only). */
+  threads: number;
 }
 
 // (module (func (result v128) (i32x4.splat (i32.const 0))))
@@ -94,20 +108,51 @@ const RELAXED_PROBE = new Uint8Array([
 ]);
 
 /** Does this runtime validate SIMD128 / relaxed-SIMD code? (No compilation: allowed in workerd too.) */
+// (module (memory 1 1 shared))
+const SHARED_MEMORY_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 5, 4, 1, 3, 1, 1]);
+
+/**
+ * Does this runtime validate SIMD128 / relaxed-SIMD code? (No compilation: allowed in workerd too.)
+ * `threads`: the host's cores where it can share wasm memory with workers, else 1.
+ */
 export function detectFeatures(): Features {
-  return { simd: WebAssembly.validate(SIMD_PROBE), relaxed: WebAssembly.validate(RELAXED_PROBE) };
+  return { simd: WebAssembly.validate(SIMD_PROBE), relaxed: WebAssembly.validate(RELAXED_PROBE), threads: sharedMemoryAllowed() ? hostThreads() : 1 };
+}
+
+/** Shared wasm memory that can be posted to workers: not in a page without cross-origin isolation. */
+function sharedMemoryAllowed(): boolean {
+  if (typeof SharedArrayBuffer !== 'function' || typeof Atomics !== 'object') return false;
+  if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) return false;
+  return WebAssembly.validate(SHARED_MEMORY_PROBE);
+}
+
+/** Pages of the shared memory the threads build imports (its declared maximum: all of wasm32). */
+const SHARED_MAX_PAGES = 65536;
+
+/** Instantiates a kernels module: one that imports its memory (the threads build) gets a new shared one. */
+async function instantiateKernels(module: WebAssembly.Module): Promise<{ instance: WebAssembly.Instance; memory: WebAssembly.Memory | null }> {
+  const wantsMemory = WebAssembly.Module.imports(module).some((i) => i.kind === 'memory');
+  const memory = wantsMemory ? new WebAssembly.Memory({ initial: 1, maximum: SHARED_MAX_PAGES, shared: true } as WebAssembly.MemoryDescriptor) : null;
+  try {
+    const instance = await WebAssembly.instantiate(module, memory ? { env: { memory } } : {});
+    return { instance, memory };
+  } catch (e) {
+    throw new BitstackError('WASM', `could not instantiate the kernels module: ${(e as Error).message}`);
+  }
 }
 
 /** How a runtime entry turns a URL or string into a source and where its default modules are. */
 export interface SourceLoader {
   /** The package's own module of that build. */
-  defaultModule(build: 'simd' | 'relaxed'): Promise<WasmSource>;
+  defaultModule(build: 'simd' | 'relaxed' | 'threads'): Promise<WasmSource>;
   /** Loads a URL or a path/URL string. */
   load(location: URL | string): Promise<WasmSource>;
   /** The store `openStack({ cache: name })` uses (default: Cache Storage). */
   cacheStore?(name: string): StackCacheStore;
   /** @internal Starts a decomposition worker for `decomposeMany` (none: the calling thread does the work). */
   spawnWorker?: SpawnWorker;
+  /** @internal Starts a kernels thread for the threads build (none: no threads). */
+  spawnThread?: SpawnThread;
 }
 
 const NO_IO: SourceLoader = {
@@ -175,22 +220,42 @@ export function createInit(loader: SourceLoader): (options?: InitOptions) => Pro
     if (relaxed === true && !host.relaxed) {
       throw new BitstackError('UNSUPPORTED', 'this runtime does not support relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)');
     }
-    const useRelaxed = relaxed === true || (relaxed === 'auto' && host.relaxed);
-    const given = useRelaxed ? (options.relaxedWasm ?? options.wasm) : options.wasm;
-    let source: WasmSource;
-    if (given === undefined) source = await loader.defaultModule(useRelaxed ? 'relaxed' : 'simd');
-    // (URL is feature-tested: a bare ECMAScript host such as JavaScriptCore's shell has none.)
-    else if (typeof given === 'string' || (typeof URL !== 'undefined' && given instanceof URL)) source = await loader.load(given as URL | string);
-    else source = given;
-    const module = await compile(source);
-    let instance: WebAssembly.Instance;
-    try {
-      instance = await WebAssembly.instantiate(module, {});
-    } catch (e) {
-      throw new BitstackError('WASM', `could not instantiate the kernels module: ${(e as Error).message}`);
+    const asked = threadsOption(options.threads);
+    if (asked > 1 && relaxed === true) throw new BitstackError('ARG', 'options.threads > 1 needs the deterministic build: there is no relaxed threads build (pass relaxed: false or \'auto\')');
+    const source = async (given: WasmSource | URL | string | undefined, build: 'simd' | 'relaxed' | 'threads'): Promise<WasmSource> => {
+      if (given === undefined) return loader.defaultModule(build);
+      // (URL is feature-tested: a bare ECMAScript host such as JavaScriptCore's shell has none.)
+      if (typeof given === 'string' || (typeof URL !== 'undefined' && given instanceof URL)) return loader.load(given as URL | string);
+      return given;
+    };
+    const services = { cacheStore: loader.cacheStore, spawnWorker: loader.spawnWorker };
+    if (asked > 1 && loader.spawnThread && sharedMemoryAllowed()) {
+      const module = await compile(await source(options.threadsWasm, 'threads'));
+      const { instance, memory } = await instantiateKernels(module);
+      if (memory) {
+        try {
+          const pool = await ThreadPool.start(loader.spawnThread, module, memory, asked);
+          return new Bitstack(new Runtime(instance, pool), { module, ...services });
+        } catch {
+          // Workers that cannot start (a bundle without the worker file, a CSP): one thread.
+        }
+      }
     }
-    return new Bitstack(new Runtime(instance), { module, cacheStore: loader.cacheStore, spawnWorker: loader.spawnWorker });
+    const useRelaxed = relaxed === true || (relaxed === 'auto' && host.relaxed && asked === 1);
+    const module = await compile(await source(useRelaxed ? (options.relaxedWasm ?? options.wasm) : options.wasm, useRelaxed ? 'relaxed' : 'simd'));
+    const { instance } = await instantiateKernels(module);
+    return new Bitstack(new Runtime(instance), { module, ...services });
   };
+}
+
+/** options.threads as a count: 1 by default, the host's cores for 'auto'. */
+function threadsOption(value: unknown): number {
+  if (value === undefined) return 1;
+  if (value === 'auto') return Math.min(hostThreads(), 64);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 64) {
+    throw new BitstackError('ARG', `options.threads must be 'auto' or an integer from 1 to 64, got ${String(value)}`);
+  }
+  return value;
 }
 
 /** `init` without I/O: `options.wasm` (a Module, bytes or a Response) is required. */
@@ -207,7 +272,7 @@ export class Bitstack {
   constructor(rt: Runtime, host: HostServices = {}) {
     this.#rt = rt;
     this.#host = host;
-    this.features = Object.freeze({ simd: true, relaxed: rt.exports.build_relaxed() === 1 });
+    this.features = Object.freeze({ simd: true, relaxed: rt.exports.build_relaxed() === 1, threads: rt.pool?.size ?? 1 });
   }
 
   /**

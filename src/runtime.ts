@@ -9,6 +9,7 @@
 
 import { BitstackError } from './errors.js';
 import { Heap } from './heap.js';
+import type { ThreadPool } from './threads.js';
 import { ABI_VERSION, REQUIRED_EXPORTS, UNSIGNED_RESULTS, type KernelExports } from './abi/exports.generated.js';
 
 export type { KernelExports } from './abi/exports.generated.js';
@@ -27,7 +28,11 @@ export class Runtime {
   /** Status codes and option values, read from the module (assembly/index.ts owns them). */
   readonly abi: { OK: number; OUT_OF_MEMORY: number; BAD_ARGUMENT: number; NOT_REPRESENTABLE: number; METHOD_SUBSPACE: number; METHOD_EXACT: number; METHOD_KRYLOV: number; FACTORS_F16: number; FACTORS_I8: number };
 
-  constructor(instance: WebAssembly.Instance) {
+  /** The threads build's other threads (none: everything runs on the calling thread). */
+  readonly pool: ThreadPool | undefined;
+
+  constructor(instance: WebAssembly.Instance, pool?: ThreadPool) {
+    this.pool = pool;
     const ex = instance.exports as Record<string, unknown>;
     if (!(ex.ABI_VERSION instanceof WebAssembly.Global)) {
       throw new BitstackError('WASM', 'not a bitstack-wasm kernels module: it exports no ABI_VERSION');
@@ -75,6 +80,7 @@ export class Runtime {
    */
   dispose(): void {
     this.clearCaches();
+    this.pool?.terminate();
     const gone = () => { throw new BitstackError('ARG', 'this bitstack-wasm instance was disposed'); };
     this.exports = new Proxy({} as KernelExports, { get: gone });
     this.#heap = new Proxy({} as Heap, { get: gone });

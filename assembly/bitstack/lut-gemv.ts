@@ -72,29 +72,38 @@ function buildTables(b: usize, k: i32, n: i32, x: usize, g0: i32, g1: i32, table
  * (chunk by chunk into y, so k ≤ 16 sums exactly as one chunk).
  */
 export function lutGemv(signs: usize, m: i32, n: i32, a: usize, b: usize, k: i32, x: usize, y: usize, scratch: usize): void {
+  lutGemvRows(signs, n, a, b, k, x, y, scratch, 0, m);
+}
+
+/**
+ * lutGemv for rows [i0, i1) only (scratch: lutScratchBytes(i1 − i0)). Each row's sums do not
+ * depend on the others: a thread's rows are bit-identical to those of a whole call.
+ */
+export function lutGemvRows(signs: usize, n: i32, a: usize, b: usize, k: i32, x: usize, y: usize, scratch: usize, i0: i32, i1: i32): void {
+  if (i1 <= i0) return;
   if (k <= 4) {
-    lutGemvNarrow(signs, m, n, a, b, k, x, y, scratch);
+    lutGemvNarrow(signs, n, a, b, k, x, y, scratch, i0, i1);
     return;
   }
   for (let r0 = 0; r0 < k; r0 += 16) {
-    lutGemvChunk(signs, m, n, a + (<usize>r0 << 2), k, b + (<usize>r0 * <usize>n << 2), min(16, k - r0), x, y, scratch);
+    lutGemvChunk(signs, n, a + (<usize>r0 << 2), k, b + (<usize>r0 * <usize>n << 2), min(16, k - r0), x, y, scratch, i0, i1);
   }
 }
 
-/** lutGemv for ranks [r0, r0 + kc) (kc ≤ 16): a points at column r0 of A (row stride lda), b at row r0 of B. */
-function lutGemvChunk(signs: usize, m: i32, n: i32, a: usize, lda: i32, b: usize, k: i32, x: usize, y: usize, scratch: usize): void {
+/** Rows [i0, i1) for ranks [r0, r0 + kc) (kc ≤ 16): a points at column r0 of A (row stride lda), b at row r0 of B. */
+function lutGemvChunk(signs: usize, n: i32, a: usize, lda: i32, b: usize, k: i32, x: usize, y: usize, scratch: usize, i0: i32, i1: i32): void {
   const groups = (n + 7) >> 3;
   const tables = scratch, z = tables + <usize>GROUPS * TABLE, acc = z + 8 * ENTRY;
-  memory.fill(acc, 0, <usize>m * ENTRY);
+  memory.fill(acc, 0, <usize>(i1 - i0) * ENTRY);
   const rowBits = <i64>n;
   const aligned = (n & 7) == 0;
   const rowBytes = <usize>(n >> 3);
   for (let g0 = 0; g0 < groups; g0 += GROUPS) {
     const g1 = min(groups, g0 + GROUPS);
     buildTables(b, k, n, x, g0, g1, tables, z);
-    let i = 0;
-    for (; i + 2 <= m; i += 2) {
-      const pa = acc + <usize>i * ENTRY, pb = pa + ENTRY;
+    let i = i0;
+    for (; i + 2 <= i1; i += 2) {
+      const pa = acc + <usize>(i - i0) * ENTRY, pb = pa + ENTRY;
       let a0 = v128.load(pa), a1 = v128.load(pa, 16), a2 = v128.load(pa, 32), a3 = v128.load(pa, 48);
       let b0 = v128.load(pb), b1 = v128.load(pb, 16), b2 = v128.load(pb, 32), b3 = v128.load(pb, 48);
       if (aligned) {
@@ -124,8 +133,8 @@ function lutGemvChunk(signs: usize, m: i32, n: i32, a: usize, lda: i32, b: usize
       v128.store(pa, a0); v128.store(pa, a1, 16); v128.store(pa, a2, 32); v128.store(pa, a3, 48);
       v128.store(pb, b0); v128.store(pb, b1, 16); v128.store(pb, b2, 32); v128.store(pb, b3, 48);
     }
-    if (i < m) {
-      const pa = acc + <usize>i * ENTRY;
+    if (i < i1) {
+      const pa = acc + <usize>(i - i0) * ENTRY;
       let a0 = v128.load(pa), a1 = v128.load(pa, 16), a2 = v128.load(pa, 32), a3 = v128.load(pa, 48);
       const bitA = <i64>i * rowBits;
       for (let g = g0; g < g1; g++) {
@@ -137,8 +146,8 @@ function lutGemvChunk(signs: usize, m: i32, n: i32, a: usize, lda: i32, b: usize
     }
   }
   // y[i] += Σ_r a[i][r]·acc[i][r], ranks in order.
-  for (let i = 0; i < m; i++) {
-    const pa = acc + <usize>i * ENTRY, ai = a + (<usize>i * <usize>lda << 2);
+  for (let i = i0; i < i1; i++) {
+    const pa = acc + <usize>(i - i0) * ENTRY, ai = a + (<usize>i * <usize>lda << 2);
     let s: f32 = 0;
     for (let r = 0; r < k; r++) s += load<f32>(ai + (<usize>r << 2)) * load<f32>(pa + (<usize>r << 2));
     store<f32>(y + (<usize>i << 2), load<f32>(y + (<usize>i << 2)) + s);
@@ -180,20 +189,20 @@ function buildTables4(b: usize, k: i32, n: i32, x: usize, g0: i32, g1: i32, tabl
   }
 }
 
-/** lutGemv for k ≤ 4 (same contract and scratch). */
-function lutGemvNarrow(signs: usize, m: i32, n: i32, a: usize, b: usize, k: i32, x: usize, y: usize, scratch: usize): void {
+/** lutGemvRows for k ≤ 4 (same contract and scratch). */
+function lutGemvNarrow(signs: usize, n: i32, a: usize, b: usize, k: i32, x: usize, y: usize, scratch: usize, i0: i32, i1: i32): void {
   const groups = (n + 7) >> 3;
   const tables = scratch, z = tables + <usize>GROUPS4 * TABLE4, acc = z + 8 * ENTRY4;
-  memory.fill(acc, 0, <usize>m * ENTRY4);
+  memory.fill(acc, 0, <usize>(i1 - i0) * ENTRY4);
   const rowBits = <i64>n;
   const aligned = (n & 7) == 0;
   const rowBytes = <usize>(n >> 3);
   for (let g0 = 0; g0 < groups; g0 += GROUPS4) {
     const g1 = min(groups, g0 + GROUPS4);
     buildTables4(b, k, n, x, g0, g1, tables, z);
-    let i = 0;
-    for (; i + 2 <= m; i += 2) {
-      const pa = acc + <usize>i * ENTRY4, pb = pa + ENTRY4;
+    let i = i0;
+    for (; i + 2 <= i1; i += 2) {
+      const pa = acc + <usize>(i - i0) * ENTRY4, pb = pa + ENTRY4;
       let a0 = v128.load(pa), b0 = v128.load(pb);
       if (aligned) {
         let sa = signs + <usize>i * rowBytes + <usize>g0, sb = sa + rowBytes;
@@ -214,8 +223,8 @@ function lutGemvNarrow(signs: usize, m: i32, n: i32, a: usize, b: usize, k: i32,
       v128.store(pa, a0);
       v128.store(pb, b0);
     }
-    if (i < m) {
-      const pa = acc + <usize>i * ENTRY4;
+    if (i < i1) {
+      const pa = acc + <usize>(i - i0) * ENTRY4;
       let a0 = v128.load(pa);
       const bitA = <i64>i * rowBits;
       for (let g = g0; g < g1; g++) {
@@ -224,8 +233,8 @@ function lutGemvNarrow(signs: usize, m: i32, n: i32, a: usize, b: usize, k: i32,
       v128.store(pa, a0);
     }
   }
-  for (let i = 0; i < m; i++) {
-    const pa = acc + <usize>i * ENTRY4, ai = a + (<usize>i * <usize>k << 2);
+  for (let i = i0; i < i1; i++) {
+    const pa = acc + <usize>(i - i0) * ENTRY4, ai = a + (<usize>i * <usize>k << 2);
     let s: f32 = 0;
     for (let r = 0; r < k; r++) s += load<f32>(ai + (<usize>r << 2)) * load<f32>(pa + (<usize>r << 2));
     store<f32>(y + (<usize>i << 2), load<f32>(y + (<usize>i << 2)) + s);

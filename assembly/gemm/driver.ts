@@ -14,7 +14,8 @@
 // order for a given (m, k, n) is fixed: results are deterministic. Edge tiles
 // (fewer than MR rows or NR columns left) run the same kernel into a scratch
 // tile that is then copied into C, so there is no scalar path over whole rows.
-// The jc loop is independent per NC block: the place to split across workers.
+// Threads split the columns (gemmColumns): each packs its own B block and
+// reads A in place; the tiles, and so the bits, are those of one thread.
 
 import { alloc, mark, release, paddedBytes } from '../arena';
 import { MR, NR, KC, MC, NC, SHALLOW_K } from './params';
@@ -86,45 +87,75 @@ export function gemm(
     else gemv_axpy_4x4(b, n, k, n, a, c);
     return OK;
   }
+  const saved = mark();
+  const bytes = <usize>gemmScratchBytes(m, k, n, transA, bPacked != 0);
+  const scratch = alloc(bytes);
+  if (scratch == 0) return OUT_OF_MEMORY;
+  gemmColumns(a, b, c, m, k, n, transA, transB, bPacked, 0, n, scratch);
+  release(saved);
+  return OK;
+}
+
+/**
+ * Columns [n0, n1) of the general case (m > 1, n > 1) of gemm(), with the caller's scratch
+ * (gemmScratchBytes(m, k, n, …) bytes, 64-byte aligned): no arena call, so that threads sharing one
+ * memory each run a part with their own scratch. n0 must be a multiple of NR (see gemmColumnSplit),
+ * n1 one or n. Tiles sit at the same columns as in a whole-width call and each element of C sums
+ * over k in the same order: the columns are bit-identical to gemm()'s.
+ */
+export function gemmColumns(
+  a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: bool, transB: bool, bPacked: usize,
+  n0: i32, n1: i32, scratch: usize,
+): void {
   const rsB = transB ? 1 : n, csB = transB ? k : 1;
   const kcMax = min(KC, k);
-  const saved = mark();
   // A row-major A is read in place by the kernel (four row pointers); a
   // transposed A is copied block by block into row-major order first.
-  const aPack = transA ? alloc(<usize>(min(MC, m) * kcMax) << 2) : 1;
-  const bPack: usize = bPacked ? 1 : alloc(<usize>(roundUp(min(NC, n), NR) * kcMax) << 2);
-  const tile = alloc(<usize>(MR * NR) << 2);
-  if (aPack == 0 || bPack == 0 || tile == 0) {
-    release(saved);
-    return OUT_OF_MEMORY;
-  }
+  const aBytes = transA ? <usize>paddedBytes(<f64>(min(MC, m) * kcMax) * 4) : 0;
+  const bBytes: usize = bPacked ? 0 : <usize>paddedBytes(<f64>(roundUp(min(NC, n), NR) * kcMax) * 4);
+  const aPack = scratch, bPack = scratch + aBytes, tile = bPack + bBytes;
   const ldc = <usize>n << 2;
   const lda = <usize>k << 2;
-  for (let jc = 0; jc < n; jc += NC) {
+  for (let jc = n0 / NC * NC; jc < n1; jc += NC) {
     const nc = min(NC, n - jc);
+    // This part's columns of the block: [j0, j1), j0 a multiple of NR.
+    const j0 = max(n0, jc) - jc, j1 = min(n1, jc + nc) - jc;
     for (let pc = 0; pc < k; pc += KC) {
       const kc = min(KC, k - pc);
       const accumulate = pc > 0;
-      let bBlock: usize = bPack;
+      // Panel jr of the block starts at bBlock + jr·kc floats, also when only [j0, j1) is packed.
+      let bBlock: usize;
       if (bPacked) bBlock = bPacked + (packedBOffset(k, jc, pc, nc) << 2);
-      else packB(b, rsB, csB, pc, jc, kc, nc, bPack);
+      else {
+        packB(b, rsB, csB, pc, jc + j0, kc, j1 - j0, bPack);
+        bBlock = bPack - (<usize>(j0 * kc) << 2);
+      }
       for (let ic = 0; ic < m; ic += MC) {
         const mc = min(MC, m - ic);
         if (transA) packTransposedA(a, m, ic, pc, mc, kc, aPack);
         const aBlock = transA ? aPack : a + <usize>ic * lda + (<usize>pc << 2);
         const rs: usize = transA ? <usize>kc << 2 : lda;
         const cBlock = c + <usize>ic * ldc + (<usize>jc << 2);
-        macroKernel(aBlock, rs, bBlock, cBlock, ldc, mc, nc, kc, accumulate, tile);
+        macroKernel(aBlock, rs, bBlock, cBlock, ldc, mc, nc, j0, j1, kc, accumulate, tile);
       }
     }
   }
-  release(saved);
-  return OK;
+}
+
+/**
+ * Where part `t` of `parts` starts in gemmColumns' split of n columns: a multiple of NR (n for
+ * t = parts), parts as even as NR allows. Parts may be empty when n < parts·NR.
+ */
+export function gemmColumnSplit(n: i32, parts: i32, t: i32): i32 {
+  if (t >= parts) return n;
+  const panels = (n + NR - 1) / NR;
+  return min(n, <i32>(<i64>panels * <i64>t / <i64>parts) * NR);
 }
 
 /**
  * Loops 4 and 5 around the micro-kernel for one mc×kc block of A (rows `rs`
- * bytes apart) and one packed kc×nc block of B, into the mc×nc block of C.
+ * bytes apart) and one packed kc×nc block of B, into the mc×nc block of C
+ * (its columns [j0, j1): a thread's part; edge tiles are still those of nc).
  * For a shallow block (kc ≤ SHALLOW_K) the C writes dominate: rows of tiles
  * are then walked along C's rows (ir outer) so that C is written as four
  * sequential streams. The same order wins for a narrow B (nc ≤ 64, as in the
@@ -134,14 +165,14 @@ export function gemm(
  */
 function macroKernel(
   a: usize, rs: usize, bPack: usize, c: usize, ldc: usize,
-  mc: i32, nc: i32, kc: i32, accumulate: bool, tile: usize,
+  mc: i32, nc: i32, j0: i32, j1: i32, kc: i32, accumulate: bool, tile: usize,
 ): void {
-  if (kc <= SHALLOW_K || nc <= 64) {
+  if (kc <= SHALLOW_K || j1 - j0 <= 64) {
     for (let ir = 0; ir < mc; ir += MR) {
-      for (let jr = 0; jr < nc; jr += NR) microTile(a, rs, bPack, c, ldc, ir, jr, mc, nc, kc, accumulate, tile);
+      for (let jr = j0; jr < j1; jr += NR) microTile(a, rs, bPack, c, ldc, ir, jr, mc, nc, kc, accumulate, tile);
     }
   } else {
-    for (let jr = 0; jr < nc; jr += NR) {
+    for (let jr = j0; jr < j1; jr += NR) {
       for (let ir = 0; ir < mc; ir += MR) microTile(a, rs, bPack, c, ldc, ir, jr, mc, nc, kc, accumulate, tile);
     }
   }

@@ -6,6 +6,7 @@ import { createInit, type SourceLoader } from '../core.js';
 import { Worker } from 'node:worker_threads';
 import { directoryStore } from '../ops/cache-dir.js';
 import type { WorkerHandle } from '../ops/many.js';
+import type { ThreadHandle } from '../threads.js';
 
 export * from '../core.js';
 
@@ -13,7 +14,9 @@ const loader: SourceLoader = {
   async defaultModule(build) {
     return readFile(build === 'relaxed'
       ? new URL('../kernels.relaxed.wasm', import.meta.url)
-      : new URL('../kernels.simd.wasm', import.meta.url));
+      : build === 'threads'
+        ? new URL('../kernels.threads.wasm', import.meta.url)
+        : new URL('../kernels.simd.wasm', import.meta.url));
   },
   async load(location) {
     const text = String(location);
@@ -35,6 +38,19 @@ const loader: SourceLoader = {
         w.on('exit', (code) => { if (!ended) onError(new Error(`a decomposition worker exited (code ${code})`)); });
       },
       terminate() { ended = true; void w.terminate(); },
+    };
+  },
+  spawnThread(): ThreadHandle {
+    const w = new Worker(new URL('../workers/threads.node.js', import.meta.url), { execArgv: [] });
+    return {
+      post: (start) => w.postMessage(start),
+      listen(onMessage, onError) {
+        w.once('message', onMessage);
+        w.once('error', onError);
+      },
+      // A thread waits for work in Atomics.wait: it must not keep the process alive.
+      release: () => w.unref(),
+      terminate() { void w.terminate(); },
     };
   },
 };

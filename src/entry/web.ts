@@ -3,6 +3,7 @@
 
 import { createInit, type SourceLoader } from '../core.js';
 import type { WorkerHandle } from '../ops/many.js';
+import type { ThreadHandle } from '../threads.js';
 
 // The host's Web Worker (browsers, Deno), typed here: the package's types do not need the DOM lib.
 interface WebWorker {
@@ -18,7 +19,9 @@ const loader: SourceLoader = {
   async defaultModule(build) {
     return fetch(build === 'relaxed'
       ? new URL('../kernels.relaxed.wasm', import.meta.url)
-      : new URL('../kernels.simd.wasm', import.meta.url));
+      : build === 'threads'
+        ? new URL('../kernels.threads.wasm', import.meta.url)
+        : new URL('../kernels.simd.wasm', import.meta.url));
   },
   async load(location) {
     return fetch(location);
@@ -32,6 +35,18 @@ const loader: SourceLoader = {
         w.addEventListener('message', (e) => onMessage(e.data as never));
         w.addEventListener('error', (e) => onError(new Error(e.message ?? 'a decomposition worker failed')));
         w.addEventListener('messageerror', () => onError(new Error('a message to a decomposition worker could not be read')));
+      },
+      terminate: () => w.terminate(),
+    };
+  } : undefined,
+  spawnThread: typeof Worker === 'function' ? (): ThreadHandle => {
+    const w = new Worker(new URL('../workers/threads.web.js', import.meta.url), { type: 'module' });
+    return {
+      post: (start) => w.postMessage(start, []),
+      listen(onMessage, onError) {
+        w.addEventListener('message', (e) => onMessage(e.data as never));
+        w.addEventListener('error', (e) => onError(new Error(e.message ?? 'a kernels thread failed to start')));
+        w.addEventListener('messageerror', () => onError(new Error('a kernels thread could not read its start message')));
       },
       terminate: () => w.terminate(),
     };

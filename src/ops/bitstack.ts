@@ -2,6 +2,7 @@
 // packed sign matrices times rank-k magnitudes, and products run straight from
 // the packed blocks. Blocks live in wasm memory (resident) until `free()`.
 
+import { JOB_LUT_ROWS, partsFor } from '../threads.js';
 import type { Runtime } from '../runtime.js';
 import { BitstackError } from '../errors.js';
 import { boolOption, dim, f32, intOption, options } from './validate.js';
@@ -322,6 +323,18 @@ export class StackedMatrix {
       }
       const py = rt.alloc(4 * m);
       rt.f32(py, m).fill(0);
+      // On the threads build, a large product is split by rows (16 a part boundary: whole cache lines of y).
+      const parts = partsFor(rt.pool, m * n * count, Math.floor(m / 16));
+      if (parts > 1) {
+        const list = this.#blockList(count);
+        const bounds = Array.from({ length: parts + 1 }, (_, t) => (t === parts ? m : 16 * Math.round((m / 16) * t / parts)));
+        let rows = 0;
+        for (let t = 0; t < parts; t++) rows = Math.max(rows, bounds[t + 1] - bounds[t]);
+        const each = rt.exports.bitstack_lut_scratch(rows);
+        const scratch = rt.alloc(parts * each);
+        rt.pool!.run(rt.exports, Array.from({ length: parts }, (_, t) => [JOB_LUT_ROWS, list, count, n, px, py, scratch + t * each, bounds[t], bounds[t + 1]]));
+        return rt.f32(py, m).slice();
+      }
       const scratch = rt.alloc(rt.exports.bitstack_lut_scratch(m));
       for (const bl of this.#blocks.slice(0, count)) {
         rt.exports.bitstack_lut_gemv(bl.signs.ptr, m, n, bl.a32.ptr, bl.b32.ptr, bl.k, px, py, scratch);

@@ -1,6 +1,7 @@
 import type { Runtime } from '../runtime.js';
 import { BitstackError } from '../errors.js';
 import { WasmMatrix } from '../matrix.js';
+import { JOB_GEMM_COLS, partsFor } from '../threads.js';
 import { boolOption, checkOperand, dim, f32, operand, options, type F32Operand } from './validate.js';
 
 /** Options of {@link matmul}. */
@@ -28,7 +29,7 @@ export function matmul(
   k = dim('k', k);
   n = dim('n', n);
   const transA = boolOption('opts.transA', opts.transA, false), transB = boolOption('opts.transB', opts.transB, false);
-  rt.fits(`matmul ${m}×${k}·${k}×${n}`, 4 * (m * k + k * n + m * n) + 3 * 64 + rt.exports.gemm_scratch_bytes(m, k, n, transA ? 1 : 0, 0));
+  rt.fits(`matmul ${m}×${k}·${k}×${n}`, 4 * (m * k + k * n + m * n) + 3 * 64 + (rt.pool?.size ?? 1) * rt.exports.gemm_scratch_bytes(m, k, n, transA ? 1 : 0, 0));
   const shapeA = transA ? `k×m (${k}×${m})` : `m×k (${m}×${k})`;
   const shapeB = transB ? `n×k (${n}×${k})` : `k×n (${k}×${n})`;
   checkOperand('a', a, m * k, shapeA);
@@ -48,7 +49,20 @@ export function matmul(
     const pa = operand(rt, 'a', a, m * k, shapeA);
     const pb = bPacked ? 0 : operand(rt, 'b', b, k * n, shapeB);
     const pc = out instanceof WasmMatrix ? out.pointer(rt, 'opts.out') : rt.alloc(4 * m * n);
-    rt.check(rt.exports.gemm_f32(pa, pb, pc, m, k, n, transA ? 1 : 0, transB ? 1 : 0, bPacked), 'matmul');
+    const ex = rt.exports;
+    // On the threads build, a large product is split by columns (multiples of the tile width).
+    let parts = m > 1 && n > 1 ? partsFor(rt.pool, m * k * n, n) : 1;
+    while (parts > 1 && ex.gemm_col_split(n, parts, 1) === 0) parts--; // fewer tile columns than threads
+    if (parts > 1) {
+      const each = ex.gemm_scratch_bytes(m, k, n, transA ? 1 : 0, bPacked ? 1 : 0);
+      const scratch = rt.alloc(parts * each);
+      rt.pool!.run(ex, Array.from({ length: parts }, (_, t) => [
+        JOB_GEMM_COLS, pa, pb, pc, m, k, n, transA ? 1 : 0, transB ? 1 : 0, bPacked,
+        ex.gemm_col_split(n, parts, t), ex.gemm_col_split(n, parts, t + 1), scratch + t * each,
+      ]));
+    } else {
+      rt.check(ex.gemm_f32(pa, pb, pc, m, k, n, transA ? 1 : 0, transB ? 1 : 0, bPacked), 'matmul');
+    }
     if (!(out instanceof WasmMatrix)) out.set(rt.f32(pc, m * n));
     return out;
   });
