@@ -14,4 +14,4 @@ defineRuntimeSuite('deno', async () => {
     env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1' },
   });
   return JSON.parse(stdout) as SuiteResult;
-});
+}, true);

@@ -78,8 +78,13 @@ export async function runSuite(runtime, api) {
   const simd = await runAll({ ...api, bw }, true);
   const auto = await api.init({ relaxed: 'auto' });
   const relaxed = auto.features.relaxed ? await runAll({ ...api, bw: auto }, false) : null;
+  // The threads build, where the host allows it: every case again, hashed (the same bits are expected).
+  const threadedBw = await api.init({ threads: 2 });
+  const threads = threadedBw.features.threads;
+  const threaded = threads > 1 ? await runAll({ ...api, bw: threadedBw }, true) : null;
+  threadedBw.dispose();
   const suiteHash = await sha256Hex([utf8(simd.map((r) => `${r.name}:${r.hash}`).join('\n'))]);
-  return { runtime, simd, relaxed, suiteHash };
+  return { runtime, simd, relaxed, threads, threaded, suiteHash };
 }
 
 /** Human-readable lines: runtime name, then one SHA-256 per case output. */
@@ -88,5 +93,6 @@ export function formatSuite(result) {
   for (const r of result.simd) lines.push(`${r.ok ? (r.hash ?? '-'.repeat(64)) : 'FAILED'.padEnd(64)}  ${r.name}`);
   lines.push(`suite sha256: ${result.suiteHash}`);
   lines.push(`relaxed build: ${result.relaxed ? `${result.relaxed.filter((r) => r.ok).length}/${result.relaxed.length} ok` : 'not supported here'}`);
+  lines.push(`threads build: ${result.threaded ? `${result.threads} threads, ${result.threaded.filter((r) => r.ok && r.hash === result.simd.find((s) => s.name === r.name)?.hash).length}/${result.threaded.length} same bits` : 'not allowed here (one thread)'}`);
   return lines.join('\n');
 }

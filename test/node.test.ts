@@ -4,4 +4,4 @@ import * as api from 'bitstack-wasm';
 import { runSuite } from './harness.mjs';
 import { defineRuntimeSuite } from './suite.js';
 
-defineRuntimeSuite('node', () => runSuite(`node ${process.version}`, api));
+defineRuntimeSuite('node', () => runSuite(`node ${process.version}`, api), true);

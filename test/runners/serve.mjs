@@ -8,15 +8,21 @@ const TYPES = {
   '.wasm': 'application/wasm', '.json': 'application/json', '.map': 'application/json',
 };
 
-/** Serves `root` on a free loopback port; resolves to { url, close() }. */
-export function serve(root) {
+/**
+ * The headers that make a page cross-origin isolated (`crossOriginIsolated`: SharedArrayBuffer, the
+ * threads build): the page opens no cross-origin window, and loads only same-origin or CORP resources.
+ */
+export const ISOLATION_HEADERS = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+
+/** Serves `root` on a free loopback port (with `isolated`, every response carries ISOLATION_HEADERS); resolves to { url, close() }. */
+export function serve(root, { isolated = false } = {}) {
   const server = createServer(async (req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname));
     const file = join(root, path);
     if (!file.startsWith(root + sep)) { res.writeHead(403).end(); return; }
     try {
       const body = await readFile(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
+      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', ...(isolated ? ISOLATION_HEADERS : {}) }).end(body);
     } catch {
       res.writeHead(404).end();
     }
