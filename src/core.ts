@@ -19,6 +19,7 @@ interface HostServices {
   module?: WebAssembly.Module;
   cacheStore?: (name: string) => StackCacheStore;
   spawnWorker?: SpawnWorker;
+  cores?: () => number;
 }
 import { WasmMatrix } from './matrix.js';
 import { boolOption, dim, f32, options, type F32Operand } from './ops/validate.js';
@@ -153,6 +154,8 @@ export interface SourceLoader {
   spawnWorker?: SpawnWorker;
   /** @internal Starts a kernels thread for the threads build (none: no threads). */
   spawnThread?: SpawnThread;
+  /** The host's cores, where `navigator.hardwareConcurrency` does not tell (Node 20). */
+  cores?(): number;
 }
 
 const NO_IO: SourceLoader = {
@@ -220,7 +223,8 @@ export function createInit(loader: SourceLoader): (options?: InitOptions) => Pro
     if (relaxed === true && !host.relaxed) {
       throw new BitstackError('UNSUPPORTED', 'this runtime does not support relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)');
     }
-    const asked = threadsOption(options.threads);
+    const cores = loader.cores ?? hostThreads;
+    const asked = threadsOption(options.threads, cores);
     if (asked > 1 && relaxed === true) throw new BitstackError('ARG', 'options.threads > 1 needs the deterministic build: there is no relaxed threads build (pass relaxed: false or \'auto\')');
     const source = async (given: WasmSource | URL | string | undefined, build: 'simd' | 'relaxed' | 'threads'): Promise<WasmSource> => {
       if (given === undefined) return loader.defaultModule(build);
@@ -228,7 +232,7 @@ export function createInit(loader: SourceLoader): (options?: InitOptions) => Pro
       if (typeof given === 'string' || (typeof URL !== 'undefined' && given instanceof URL)) return loader.load(given as URL | string);
       return given;
     };
-    const services = { cacheStore: loader.cacheStore, spawnWorker: loader.spawnWorker };
+    const services = { cacheStore: loader.cacheStore, spawnWorker: loader.spawnWorker, cores };
     if (asked > 1 && loader.spawnThread && sharedMemoryAllowed()) {
       const module = await compile(await source(options.threadsWasm, 'threads'));
       const { instance, memory } = await instantiateKernels(module);
@@ -249,9 +253,9 @@ export function createInit(loader: SourceLoader): (options?: InitOptions) => Pro
 }
 
 /** options.threads as a count: 1 by default, the host's cores for 'auto'. */
-function threadsOption(value: unknown): number {
+function threadsOption(value: unknown, cores: () => number): number {
   if (value === undefined) return 1;
-  if (value === 'auto') return Math.min(hostThreads(), 64);
+  if (value === 'auto') return Math.min(cores(), 64);
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 64) {
     throw new BitstackError('ARG', `options.threads must be 'auto' or an integer from 1 to 64, got ${String(value)}`);
   }
@@ -351,7 +355,7 @@ export class Bitstack {
    * blocks. Resolves to `{ name: StackedMatrix }` (an object without prototype) in this instance.
    */
   decomposeMany(matrices: Record<string, ManyEntry>, opts?: DecomposeManyOptions): Promise<Record<string, StackedMatrix>> {
-    return decomposeMany(this.#rt, this.#host.module, matrices, opts, this.#host.spawnWorker);
+    return decomposeMany(this.#rt, this.#host.module, matrices, opts, this.#host.spawnWorker, this.#host.cores);
   }
 
   /**
@@ -421,6 +425,11 @@ export class Bitstack {
     cols = dim('cols', cols);
     f32('data', data, rows * cols, `rows×cols (${rows}×${cols})`);
     return new WasmMatrix(this.#rt, data, rows, cols, boolOption('opts.prepack', opts.prepack, true));
+  }
+
+  /** @internal Products that ran split across threads so far (0 on one thread). */
+  get threadRuns(): number {
+    return this.#rt.pool?.runs ?? 0;
   }
 
   /** Bytes of wasm memory currently reserved by the module (it grows on demand, never shrinks). */

@@ -97,13 +97,13 @@ export async function serveThread(start: ThreadStart, reply: (m: ThreadReply) =>
   }
 }
 
-/** Threads the host offers: `navigator.hardwareConcurrency` (Node 20 has it too), else 1. */
+/** Cores the host reports: `navigator.hardwareConcurrency` (browsers, Deno, Node ≥ 21), else 1 (the Node entry asks the OS). */
 export function hostThreads(): number {
   const n = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
   return typeof n === 'number' && n >= 1 ? Math.floor(n) : 1;
 }
 
-/** @internal */
+/** The other threads of a threads-build instance (made by init; not part of the API). */
 export class ThreadPool {
   /** Threads that run parts, the calling one included. */
   readonly size: number;
@@ -112,6 +112,12 @@ export class ThreadPool {
   readonly #workers: ThreadHandle[];
   readonly #block: boolean;
   #stopped = false;
+  #runs = 0;
+
+  /** Calls that ran split across the threads (tests check that a product really was split). */
+  get runs(): number {
+    return this.#runs;
+  }
 
   private constructor(size: number, control: Int32Array, args: Float64Array, workers: ThreadHandle[]) {
     this.size = size;
@@ -122,8 +128,8 @@ export class ThreadPool {
   }
 
   /**
-   * Starts `threads − 1` workers on `memory` (the calling thread is the last one). Rejects when
-   * one cannot start within `timeoutMs`; those that did are ended.
+   * @internal Starts `threads − 1` workers on `memory` (the calling thread is the last one). Rejects
+   * when one cannot start within `timeoutMs`; those that did are ended.
    */
   static async start(spawn: SpawnThread, module: WebAssembly.Module, memory: WebAssembly.Memory, threads: number, timeoutMs = 20_000): Promise<ThreadPool> {
     const control = new SharedArrayBuffer(64), args = new SharedArrayBuffer(8 * SLOT * threads);
@@ -156,6 +162,7 @@ export class ThreadPool {
     if (this.#stopped) throw new BitstackError('ARG', 'this bitstack-wasm instance was disposed');
     if (parts.length > this.size) throw new Error(`${parts.length} parts for ${this.size} threads`);
     const args = this.#args, control = this.#control;
+    this.#runs++;
     for (let t = 1; t < this.size; t++) {
       const part = parts[t] ?? [JOB_IDLE];
       args.fill(0, t * SLOT, (t + 1) * SLOT);

@@ -2,6 +2,7 @@
 // `wasm` may also be a file path, a file: URL or an http(s) URL.
 
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { createInit, type SourceLoader } from '../core.js';
 import { Worker } from 'node:worker_threads';
 import { directoryStore } from '../ops/cache-dir.js';
@@ -40,6 +41,7 @@ const loader: SourceLoader = {
       terminate() { ended = true; void w.terminate(); },
     };
   },
+  cores: availableParallelism,
   spawnThread(): ThreadHandle {
     const w = new Worker(new URL('../workers/threads.node.js', import.meta.url), { execArgv: [] });
     return {

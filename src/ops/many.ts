@@ -9,6 +9,7 @@ import type { Runtime } from '../runtime.js';
 import { BitstackError, type BitstackErrorCode } from '../errors.js';
 import { decomposeAsync, restore, type DecomposeOptions, type StackedMatrix, type StackedMatrixData } from './bitstack.js';
 import { dim, intOption, options } from './validate.js';
+import { hostThreads } from '../threads.js';
 
 /** Progress of decomposeMany, after every block of every matrix. */
 export interface DecomposeManyProgress {
@@ -53,11 +54,6 @@ export type WorkerReply =
   | { type: 'done'; id: number; data: StackedMatrixData }
   | { type: 'error'; id: number; code: BitstackErrorCode; message: string };
 
-/** The default number of workers: the host's cores. */
-function cores(): number {
-  const n = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
-  return typeof n === 'number' && n >= 1 ? Math.floor(n) : 1;
-}
 
 /** A matrix for decomposeMany: its values, shape, and options of its own (over the common ones). */
 export type ManyEntry = readonly [Float32Array, number, number] | readonly [Float32Array, number, number, Omit<DecomposeOptions, 'onProgress' | 'name'>];
@@ -65,7 +61,7 @@ export type ManyEntry = readonly [Float32Array, number, number] | readonly [Floa
 /** @internal Decomposes every matrix `{ name: [w, m, n, opts?] }` (the method is Bitstack.decomposeMany); the result has the same names (an object without prototype). */
 export async function decomposeMany(
   rt: Runtime, module: WebAssembly.Module | undefined, matrices: Record<string, ManyEntry>,
-  opts: DecomposeManyOptions = {}, spawn?: SpawnWorker,
+  opts: DecomposeManyOptions = {}, spawn?: SpawnWorker, cores: () => number = hostThreads,
 ): Promise<Record<string, StackedMatrix>> {
   opts = options('opts', opts);
   if (matrices === null || typeof matrices !== 'object' || Array.isArray(matrices)) throw new BitstackError('ARG', 'matrices must be an object { name: [w, m, n] }');
