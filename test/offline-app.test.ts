@@ -120,7 +120,9 @@ describe('examples/offline-app in Chromium at 375×667', () => {
     const ff = await puppeteer.launch({ browser: 'firefox', protocol: 'webDriverBiDi', executablePath: FIREFOX, headless: true });
     try {
       const p = await ff.newPage();
-      await p.setViewport({ width: 375, height: 667, deviceScaleFactor: 2 });
+      // Firefox ESR 140.12 lacks the BiDi command puppeteer's setViewport ends with
+      // (emulation.setScreenOrientationOverride): the page then keeps the window's size.
+      await p.setViewport({ width: 375, height: 667, deviceScaleFactor: 2 }).catch(() => {});
       const errors: string[] = [];
       p.on('pageerror', (e) => errors.push(String(e)));
       await p.goto(`${server.url}/?bits=${BITS}`);
@@ -137,4 +139,26 @@ describe('examples/offline-app in Chromium at 375×667', () => {
       await ff.close();
     }
   }, 240_000);
+
+  it('vite preview serves it cross-origin isolated (COOP/COEP): SharedArrayBuffer in the page, and the app still works', async () => {
+    const { preview } = await import('vite');
+    const configFile = join(root, 'examples', 'offline-app', 'vite.config.mjs');
+    const server = await preview({ configFile, preview: { port: 0, host: '127.0.0.1', strictPort: false }, logLevel: 'warn' });
+    const ctx = await browser.newContext({ viewport: { width: 375, height: 667 } });
+    try {
+      const url = server.resolvedUrls!.local[0];
+      const res = await fetch(url);
+      expect(res.headers.get('cross-origin-opener-policy')).toBe('same-origin');
+      expect(res.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
+      const p = await ctx.newPage();
+      await p.goto(`${url}?bits=${BITS}`);
+      await p.waitForFunction(() => (window as unknown as { __app: App }).__app?.firstResults !== null, null, { timeout: 120_000 });
+      expect(await p.evaluate(() => crossOriginIsolated)).toBe(true);
+      expect((await p.evaluate(() => (window as unknown as { __app: App }).__app)).errors).toEqual([]);
+      expect(await p.evaluate(() => typeof SharedArrayBuffer)).toBe('function');
+    } finally {
+      await ctx.close();
+      await new Promise<void>((r) => server.httpServer.close(() => r()));
+    }
+  }, 180_000);
 });

@@ -65,6 +65,12 @@ function offlineAppFiles() {
   };
 }
 
+// Cross-origin isolation: a page served with these two headers is `crossOriginIsolated`, so it has
+// SharedArrayBuffer and bitstack-wasm's `init({ threads })` can run its threads build (the app's own
+// work, reconstructing weights for tfjs, runs on one thread either way). Every host that serves the
+// app must send them (see README.md); the service worker's cached copies keep them offline.
+export const ISOLATION_HEADERS = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
 export default {
   root: here,
   base: './',
@@ -72,5 +78,6 @@ export default {
   worker: { format: 'es' },
   build: { outDir: join(root, 'build', 'examples', 'offline-app'), emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 4096 },
   plugins: [offlineAppFiles()],
-  server: { fs: { allow: [root] } },
+  server: { fs: { allow: [root] }, headers: ISOLATION_HEADERS },
+  preview: { headers: ISOLATION_HEADERS },
 };

@@ -74,6 +74,11 @@ export interface LiveStack {
   readonly bytesPlanned: number;
   /** Bytes served by the cache so far. */
   readonly bytesFromCache: number;
+  /**
+   * True when the header request failed and the cached copy was opened instead: the source is
+   * unreachable (offline — also where `navigator.onLine` still says online: a captive portal, a dead link).
+   */
+  readonly offline: boolean;
   /** Blocks of `name` loaded so far. */
   loadedBlocks(name: string): number;
   /** Bytes read from the source (the network) so far. */
@@ -491,6 +496,7 @@ export async function openStack(rt: Runtime, source: StackSource, opts: OpenStac
     ready,
     loaded,
     bytesPlanned: dataStart + plannedBytes,
+    offline: !fromNet,
     loadedBlocks: (name: string) => (Object.prototype.hasOwnProperty.call(mats, name) ? mats[name].blockCount : 0),
     get bytesRead() { return bytesRead; },
     get bytesFromCache() { return bytesFromCache; },

@@ -132,6 +132,7 @@ export async function runOpenHttp({ bw, base, cache }) {
       const one = await bw.openStack(url, opts);
       await one.loaded;
       assert(one.bytesFromCache === 0 && one.bytesRead >= one.bytesPlanned - headerBytes, `first open: ${one.bytesRead} fetched, ${one.bytesFromCache} cached`);
+      assert(one.offline === false, 'first open: not offline');
       const first = counts(one);
       free(one);
       // 2. Offline: the same budget from the cache alone.
@@ -140,6 +141,7 @@ export async function runOpenHttp({ bw, base, cache }) {
         const two = await bw.openStack(url, opts);
         await two.loaded;
         assert(two.bytesRead === 0 && two.bytesFromCache >= two.bytesPlanned, `offline open: ${two.bytesRead} fetched, ${two.bytesFromCache} cached of ${two.bytesPlanned}`);
+        assert(two.offline === true, 'offline open: stack.offline');
         assert(counts(two) === first, `offline: ${counts(two)} vs ${first}`);
         sameAsWhole(bw, two, file);
         free(two);

@@ -73,7 +73,7 @@ async function open(bits, base) {
     onBlock: () => { dirty = true; wake(); },
     onProgress: (p) => post({ type: 'progress', bytes: p.bytes, fromCache: p.fromCache, bytesPlanned: p.bytesPlanned, blocks: p.blocks, blocksPlanned: p.totalBlocks }),
   });
-  post({ type: 'plan', bits: step.bits, bytesPlanned: live.bytesPlanned, blocksPlanned: live.order.length, fileBytes: quality.fileBytes, expectedQuality: step.cosine });
+  post({ type: 'plan', offline: live.offline, bits: step.bits, bytesPlanned: live.bytesPlanned, blocksPlanned: live.order.length, fileBytes: quality.fileBytes, expectedQuality: step.cosine });
   await live.ready;
   let done = false;
   live.loaded.then(() => { done = true; wake(); }, (e) => { done = true; wake(); if (mine === session && e?.code !== 'ABORTED') post({ type: 'error', message: `loading stopped: ${e.message}`, partial: true }); });

@@ -43,8 +43,10 @@ function open(i) {
   worker.postMessage({ type: 'open', bits: budgets[i].bits, base });
 }
 
+// Offline when the browser says so, or when the model's server could not be reached and the cached
+// copy was opened (navigator.onLine stays true behind a captive portal or a dead link).
 function networkPill() {
-  $('network').textContent = navigator.onLine ? '' : 'offline';
+  $('network').textContent = navigator.onLine && !app.plan?.offline ? '' : 'offline';
 }
 
 function search() {
@@ -66,6 +68,7 @@ function renderResults(results, pending) {
 worker.onmessage = ({ data: m }) => {
   if (m.type === 'plan') {
     app.plan = m;
+    networkPill();
     $('status').textContent = `Loading ${MB(m.bytesPlanned)} of ${MB(m.fileBytes)} · ${m.blocksPlanned} blocks`;
   } else if (m.type === 'progress') {
     app.progress = m;
