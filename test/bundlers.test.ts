@@ -60,12 +60,12 @@ describe('bundlers', () => {
     await browser?.close();
   });
 
-  it('Vite 8: builds the page, emits both .wasm files, init() works as written', async () => {
+  it('Vite 8: builds the page, emits the three .wasm files (simd, relaxed, threads), init() works as written', async () => {
     const dir = await consumer('vite', 'web');
     const { build } = await import('vite');
     await build({ root: dir, logLevel: 'silent', build: { outDir: join(dir, 'dist'), emptyOutDir: true, target: 'es2022' } });
     const assets = await readdir(join(dir, 'dist', 'assets'));
-    expect(assets.filter((f) => f.endsWith('.wasm'))).toHaveLength(2);
+    expect(assets.filter((f) => f.endsWith('.wasm'))).toHaveLength(3);
     expect(await pageText(join(dir, 'dist'))).toBe(EXPECTED);
   }, 120_000);
 

@@ -30,7 +30,7 @@ describe('README examples', () => {
     const { stdout } = await run(process.execPath, [fileURLToPath(file)]);
     const lines = stdout.trim().split('\n');
     expect(lines[0]).toBe('58, 64, 139, 154');
-    expect(lines[1]).toMatch(/^58, 64, 139, 154 \{ simd: true, relaxed: false \}$/);
+    expect(lines[1]).toMatch(/^58, 64, 139, 154 \{ simd: true, relaxed: false, threads: 1 \}$/);
   });
 
   it('BitStack example: ranks, budgets, a product and the file', async () => {
@@ -78,6 +78,6 @@ describe('README examples', () => {
     const { stdout } = await run(deno, ['run', '-A', '--no-prompt', fileURLToPath(file)], {
       env: { ...process.env, NO_COLOR: '1' },
     });
-    expect(stdout).toMatch(/^47, 52, 57, 64, 71, 78, 81, 90, 99 \{ simd: true, relaxed: true \}$/m);
+    expect(stdout).toMatch(/^47, 52, 57, 64, 71, 78, 81, 90, 99 \{ simd: true, relaxed: true, threads: 1 \}$/m);
   });
 });
