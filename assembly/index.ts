@@ -14,7 +14,7 @@
 //   the *_scratch_bytes query next to each kernel says how much it takes (an f64
 //   byte count: exact, and above 4 GiB rather than wrapped for a problem too large).
 
-import { gemm, gemmColumns, gemmColumnSplit, gemmScratchBytes, packWholeB, packedBSize } from './gemm/driver';
+import { gemm, gemmColumns, gemmColumnSplit, gemvPart, gemmScratchBytes, packWholeB, packedBSize } from './gemm/driver';
 import { svd, svdScratchBytes, SVD_OUT_OF_MEMORY } from './svd/svd';
 import { randomizedSvd, randomizedSvdScratchBytes } from './svd/randomized';
 import { blockKrylovSvd, blockKrylovSvdScratchBytes } from './svd/block-krylov';
@@ -89,6 +89,16 @@ export function gemm_f32(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, t
  */
 export function gemm_f32_cols(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: i32, transB: i32, bPacked: usize, n0: i32, n1: i32, scratch: usize): void {
   gemmColumns(a, b, c, m, k, n, transA != 0, transB != 0, bPacked, n0, n1, scratch);
+}
+
+/**
+ * Elements [i0, i1) of gemm_f32's C when it is a vector (m = 1 or n = 1), bit-identical to them, with
+ * the caller's `tile` (gemm_scratch_bytes(m, k, n, transA, bPacked ≠ 0) bytes; none needed when 0)
+ * instead of the arena: threads call it at once on disjoint parts. With a packed B, i0 must be a
+ * multiple of 8 and i1 one or n.
+ */
+export function gemv_f32_part(a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: i32, transB: i32, bPacked: usize, i0: i32, i1: i32, tile: usize): void {
+  gemvPart(a, b, c, m, k, n, transA != 0, transB != 0, bPacked, i0, i1, tile);
 }
 
 /** First column of part t (0 ≤ t ≤ parts) when gemm_f32_cols splits n columns into `parts` (multiples of the tile width). */

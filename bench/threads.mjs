@@ -1,5 +1,5 @@
 // The threads build against the single-threaded build, in one process, interleaved medians:
-// GEMM (columns split across threads) and the fused BitStack matvec (rows split), resident
+// GEMM (columns split across threads), GEMV (the output split) and the fused BitStack matvec (rows split), resident
 // operands so that only the kernels are timed. Prints ratios = one thread / n threads.
 //   node bench/threads.mjs [--threads 2] [--runs 7]
 import { init } from 'bitstack-wasm';
@@ -20,6 +20,15 @@ for (const [m, k, n] of [[1024, 1024, 1024], [256, 256, 256], [4096, 4096, 64], 
     many: () => many.matmul(ops[1].a, ops[1].b, m, k, n, { out: ops[1].c }),
   }, { runs });
   rows.push([`GEMM ${m}x${k}·${k}x${n}`, fmt(t.one * 1e3), fmt(t.many * 1e3), fmt(t.one / t.many)]);
+}
+
+// Matrix-vector products (memory-bound: two cores' share of the memory bandwidth), W resident.
+for (const [m, k, n, what] of [[1, 4096, 4096, 'x·W'], [4096, 4096, 1, 'W·x']]) {
+  const x = randomF32(k, 3), wData = randomF32(k * (m === 1 ? n : m), 4);
+  const ops = [one, many].map((bw) => ({ x: bw.matrix(x, m === 1 ? 1 : k, m === 1 ? k : 1), w: m === 1 ? bw.matrix(wData, k, n) : bw.matrix(wData, m, k), y: bw.matrix(new Float32Array(m * n), m, n) }));
+  const call = (bw, o) => (m === 1 ? bw.matmul(o.x, o.w, m, k, n, { out: o.y }) : bw.matmul(o.w, o.x, m, k, n, { out: o.y }));
+  const t = await interleavedMedians({ one: () => call(one, ops[0]), many: () => call(many, ops[1]) }, { runs });
+  rows.push([`GEMV ${m}x${k}·${k}x${n} (${what})`, fmt(t.one * 1e3), fmt(t.many * 1e3), fmt(t.one / t.many)]);
 }
 
 // The fused matvec of 4 blocks: the reference's layout (rank 16, f16 factors) and rank 'auto'.

@@ -65,6 +65,23 @@ describe('threads build (Node)', () => {
     }
   });
 
+  it('matrix-vector products (x·W, W·x; in place, transposed, packed): the same bits, split along the output', () => {
+    for (const [m, k, n] of [[1, 4096, 1000], [1, 300, 4104], [1000, 4096, 1], [4103, 300, 1], [1, 70, 300]]) {
+      for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+        const a = random(m * k, m + k), b = random(k * n, k + n);
+        const opts = { transA: ta, transB: tb };
+        const expected = one.matmul(a, b, m, k, n, opts);
+        for (const kind of ['array', 'resident', 'packed']) {
+          const B = kind === 'array' ? b : two.matrix(b, tb ? n : k, tb ? k : n, { prepack: kind === 'packed' });
+          const before = runs(two);
+          expectSameBits(two.matmul(a, B, m, k, n, opts), expected);
+          if (B !== b) (B as { free(): void }).free();
+          expect(runs(two) - before).toBe(m * k * n >= 2 ** 20 ? 1 : 0);
+        }
+      }
+    }
+  });
+
   it('the fused matvec from packed blocks: the same bits, any block count, rank and row count', () => {
     const w = random(700 * 1100, 5);
     for (const [m, n, opts] of [[700, 1100, {}], [700, 1100, { rank: 16, factors: 'f16' as const }], [64, 1100, { rank: 3 }], [700, 1096, { rank: 24 }]] as const) {

@@ -66,25 +66,12 @@ export function gemm(
   a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: bool, transB: bool, bPacked: usize,
 ): i32 {
   // Matrix-vector products are memory-bound: their own kernels, no packing.
-  if (n == 1) {
-    // C (m) = op(A)·b, b a k-vector whatever transB says.
-    if (transA) gemv_axpy_4x4(a, m, k, m, b, c); // A stored k×m: C = Aᵀb
-    else gemv_dot_4x8(a, k, m, k, b, c);
-    return OK;
-  }
-  if (m == 1) {
-    // C (n) = a·op(B) = op(B)ᵀ·a, a a k-vector whatever transA says.
-    if (bPacked) {
-      // A resident B packed once: its panels are read front to back (the same bits as in place).
-      const saved = mark();
-      const tile = alloc(32);
-      if (tile == 0) return OUT_OF_MEMORY;
-      gemv_packed_1x32(bPacked, k, n, a, c, KC, NC, tile);
-      release(saved);
-      return OK;
-    }
-    if (transB) gemv_dot_4x8(b, k, n, k, a, c); // B stored n×k: C = B·a
-    else gemv_axpy_4x4(b, n, k, n, a, c);
+  if (n == 1 || m == 1) {
+    const saved = mark();
+    const tile = m == 1 && bPacked ? alloc(32) : 1;
+    if (tile == 0) return OUT_OF_MEMORY;
+    gemvPart(a, b, c, m, k, n, transA, transB, bPacked, 0, n == 1 ? m : n, tile);
+    release(saved);
     return OK;
   }
   const saved = mark();
@@ -94,6 +81,32 @@ export function gemm(
   gemmColumns(a, b, c, m, k, n, transA, transB, bPacked, 0, n, scratch);
   release(saved);
   return OK;
+}
+
+/**
+ * Elements [i0, i1) of a matrix-vector product (m = 1 or n = 1: C is a vector of max(m, n)), as
+ * gemm() computes them; `tile`: 32 bytes when m = 1 and B is packed (else unused). Each element is
+ * summed in the same order however C is split: a thread's part has the whole call's bits. For a
+ * packed B, i0 must be a multiple of 8 (NR) and i1 one or n.
+ */
+export function gemvPart(
+  a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: bool, transB: bool, bPacked: usize,
+  i0: i32, i1: i32, tile: usize,
+): void {
+  const rows = i1 - i0;
+  if (rows <= 0) return;
+  const ci = c + (<usize>i0 << 2);
+  if (n == 1) {
+    // C (m) = op(A)·b, b a k-vector whatever transB says.
+    if (transA) gemv_axpy_4x4(a + (<usize>i0 << 2), m, k, rows, b, ci); // A stored k×m: C = Aᵀb
+    else gemv_dot_4x8(a + (<usize>i0 * <usize>k << 2), k, rows, k, b, ci);
+    return;
+  }
+  // C (n) = a·op(B) = op(B)ᵀ·a, a a k-vector whatever transA says.
+  // A resident B packed once: its panels are read front to back (the same bits as in place).
+  if (bPacked) gemv_packed_1x32(bPacked, k, n, a, c, KC, NC, tile, i0, i1);
+  else if (transB) gemv_dot_4x8(b + (<usize>i0 * <usize>k << 2), k, rows, k, a, ci); // B stored n×k: C = B·a
+  else gemv_axpy_4x4(b + (<usize>i0 << 2), n, k, rows, a, ci);
 }
 
 /**

@@ -134,18 +134,21 @@ export function gemv_axpy_4x4(m: usize, ld: i32, rows: i32, cols: i32, x: usize,
  * NR(8)-wide panels): the packed weights are read once, front to back, as XNNPACK's GEMV reads its
  * pre-packed weights. Four panels (32 columns of y) at a time in eight accumulators. The summation
  * order per y[j] is p ascending from 0 — gemv_axpy_4x4's — so results are the same bits.
+ * Only columns [n0, n1) of y (n0 a multiple of 8; n1 one or n): a thread's part, the same bits.
  */
-export function gemv_packed_1x32(packed: usize, k: i32, n: i32, x: usize, y: usize, kcMax: i32, ncMax: i32, tile: usize): void {
+export function gemv_packed_1x32(packed: usize, k: i32, n: i32, x: usize, y: usize, kcMax: i32, ncMax: i32, tile: usize, n0: i32, n1: i32): void {
   let block = packed;
   for (let jc = 0; jc < n; jc += ncMax) {
     const nc = min(ncMax, n - jc);
     const panels = (nc + 7) >> 3;
+    // This part's panels of the block.
+    const qa = min(panels, max(0, (n0 - jc) >> 3)), qb = min(panels, max(0, (n1 - jc + 7) >> 3));
     for (let pc = 0; pc < k; pc += kcMax) {
       const kc = min(kcMax, k - pc);
       const pstride = <usize>kc << 5; // one panel: kc rows of 8 floats
       const xs = x + (<usize>pc << 2);
-      let q = 0;
-      for (; q + 4 <= panels && (jc + (q + 4) * 8) <= n; q += 4) {
+      let q = qa;
+      for (; q + 4 <= qb && (jc + (q + 4) * 8) <= n; q += 4) {
         const yo = y + (<usize>(jc + q * 8) << 2);
         const zero = pc == 0;
         let a0 = zero ? f32x4.splat(0) : v128.load(yo), a1 = zero ? f32x4.splat(0) : v128.load(yo, 16);
@@ -193,7 +196,7 @@ export function gemv_packed_1x32(packed: usize, k: i32, n: i32, x: usize, y: usi
         v128.store(yo, a4, 64); v128.store(yo, a5, 80); v128.store(yo, a6, 96); v128.store(yo, a7, 112);
       }
       // The remaining panels one at a time; a partial last panel goes through `tile` (8 floats).
-      for (; q < panels; q++) {
+      for (; q < qb; q++) {
         const cols = min(8, n - (jc + q * 8));
         const yo = y + (<usize>(jc + q * 8) << 2);
         if (pc == 0) { v128.store(tile, f32x4.splat(0)); v128.store(tile, f32x4.splat(0), 16); }

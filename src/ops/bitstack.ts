@@ -2,7 +2,7 @@
 // packed sign matrices times rank-k magnitudes, and products run straight from
 // the packed blocks. Blocks live in wasm memory (resident) until `free()`.
 
-import { JOB_LUT_ROWS, partsFor } from '../threads.js';
+import { JOB_LUT_ROWS, partsFor, splitBounds } from '../threads.js';
 import type { Runtime } from '../runtime.js';
 import { BitstackError } from '../errors.js';
 import { boolOption, dim, f32, intOption, options } from './validate.js';
@@ -327,7 +327,7 @@ export class StackedMatrix {
       const parts = partsFor(rt.pool, m * n * count, Math.floor(m / 16));
       if (parts > 1) {
         const list = this.#blockList(count);
-        const bounds = Array.from({ length: parts + 1 }, (_, t) => (t === parts ? m : 16 * Math.round((m / 16) * t / parts)));
+        const bounds = splitBounds(m, parts);
         let rows = 0;
         for (let t = 0; t < parts; t++) rows = Math.max(rows, bounds[t + 1] - bounds[t]);
         const each = rt.exports.bitstack_lut_scratch(rows);

@@ -1,7 +1,7 @@
 import type { Runtime } from '../runtime.js';
 import { BitstackError } from '../errors.js';
 import { WasmMatrix } from '../matrix.js';
-import { JOB_GEMM_COLS, partsFor } from '../threads.js';
+import { JOB_GEMM_COLS, JOB_GEMV_PART, partsFor, splitBounds } from '../threads.js';
 import { boolOption, checkOperand, dim, f32, operand, options, type F32Operand } from './validate.js';
 
 /** Options of {@link matmul}. */
@@ -29,7 +29,7 @@ export function matmul(
   k = dim('k', k);
   n = dim('n', n);
   const transA = boolOption('opts.transA', opts.transA, false), transB = boolOption('opts.transB', opts.transB, false);
-  rt.fits(`matmul ${m}×${k}·${k}×${n}`, 4 * (m * k + k * n + m * n) + 3 * 64 + (rt.pool?.size ?? 1) * rt.exports.gemm_scratch_bytes(m, k, n, transA ? 1 : 0, 0));
+  rt.fits(`matmul ${m}×${k}·${k}×${n}`, 4 * (m * k + k * n + m * n) + 3 * 64 + (rt.pool?.size ?? 1) * Math.max(64, rt.exports.gemm_scratch_bytes(m, k, n, transA ? 1 : 0, 0)));
   const shapeA = transA ? `k×m (${k}×${m})` : `m×k (${m}×${k})`;
   const shapeB = transB ? `n×k (${n}×${k})` : `k×n (${k}×${n})`;
   checkOperand('a', a, m * k, shapeA);
@@ -50,6 +50,20 @@ export function matmul(
     const pb = bPacked ? 0 : operand(rt, 'b', b, k * n, shapeB);
     const pc = out instanceof WasmMatrix ? out.pointer(rt, 'opts.out') : rt.alloc(4 * m * n);
     const ex = rt.exports;
+    const t = [transA ? 1 : 0, transB ? 1 : 0] as const;
+    if (m === 1 || n === 1) {
+      // On the threads build, a large matrix-vector product is split along its output (16 a part boundary).
+      const length = n === 1 ? m : n;
+      const parts = partsFor(rt.pool, m * k * n, Math.floor(length / 16));
+      if (parts > 1) {
+        const each = Math.max(64, ex.gemm_scratch_bytes(m, k, n, t[0], bPacked ? 1 : 0));
+        const tiles = rt.alloc(parts * each);
+        const bounds = splitBounds(length, parts);
+        rt.pool!.run(ex, bounds.slice(0, parts).map((i0, p) => [JOB_GEMV_PART, pa, pb, pc, m, k, n, t[0], t[1], bPacked, i0, bounds[p + 1], tiles + p * each]));
+        if (!(out instanceof WasmMatrix)) out.set(rt.f32(pc, m * n));
+        return out;
+      }
+    }
     // On the threads build, a large product is split by columns (multiples of the tile width).
     let parts = m > 1 && n > 1 ? partsFor(rt.pool, m * k * n, n) : 1;
     while (parts > 1 && ex.gemm_col_split(n, parts, 1) === 0) parts--; // fewer tile columns than threads
