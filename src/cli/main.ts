@@ -431,7 +431,6 @@ compressOptions(program.command('compress')
     await checkNotAnInput(o.output, [model]);
     const bw = await init();
     const t0 = Date.now();
-    // Workers start while the model is read.
     const { mats, originals, kept, shard } = await compressTensors(bw, await loadModel(bw, model), o);
     const { tensors, asStored } = keptTensors(bw, kept, o.keepDtype);
     if (shard && !Object.keys(mats).length) throw new BitstackError('ARG', `shard ${shard.index}/${shard.count} holds no matrix: the model has only ${shard.names.length} to decompose`);
