@@ -244,6 +244,7 @@ export function createInit(loader: SourceLoader): (options?: InitOptions) => Pro
           // Workers that cannot start (a bundle without the worker file, a CSP): one thread.
         }
       }
+      // (A module that imports no memory is not the threads build: it runs on one thread, below.)
     }
     const useRelaxed = relaxed === true || (relaxed === 'auto' && host.relaxed && asked === 1);
     const module = await compile(await source(useRelaxed ? (options.relaxedWasm ?? options.wasm) : options.wasm, useRelaxed ? 'relaxed' : 'simd'));

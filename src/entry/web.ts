@@ -15,6 +15,19 @@ declare const Worker: { new (url: URL, options: { type: 'module' }): WebWorker }
 
 export * from '../core.js';
 
+/** A Web Worker as the pools see it (decomposeMany's workers, the threads build's threads). */
+function handle(w: WebWorker, what: string) {
+  return {
+    post: (message: unknown, transfer?: ArrayBuffer[]) => w.postMessage(message, transfer ?? []),
+    listen(onMessage: (message: never) => void, onError: (error: unknown) => void) {
+      w.addEventListener('message', (e) => onMessage(e.data as never));
+      w.addEventListener('error', (e) => onError(new Error(e.message ?? `${what} failed`)));
+      w.addEventListener('messageerror', () => onError(new Error(`a message to ${what} could not be read`)));
+    },
+    terminate: () => w.terminate(),
+  };
+}
+
 const loader: SourceLoader = {
   async defaultModule(build) {
     return fetch(build === 'relaxed'
@@ -26,31 +39,13 @@ const loader: SourceLoader = {
   async load(location) {
     return fetch(location);
   },
-  // (Written as `new Worker(new URL('…', import.meta.url), { type: 'module' })`: bundlers ship the worker.)
-  spawnWorker: typeof Worker === 'function' ? (): WorkerHandle => {
-    const w = new Worker(new URL('../workers/decompose.web.js', import.meta.url), { type: 'module' });
-    return {
-      post: (message, transfer) => w.postMessage(message, transfer ?? []),
-      listen(onMessage, onError) {
-        w.addEventListener('message', (e) => onMessage(e.data as never));
-        w.addEventListener('error', (e) => onError(new Error(e.message ?? 'a decomposition worker failed')));
-        w.addEventListener('messageerror', () => onError(new Error('a message to a decomposition worker could not be read')));
-      },
-      terminate: () => w.terminate(),
-    };
-  } : undefined,
-  spawnThread: typeof Worker === 'function' ? (): ThreadHandle => {
-    const w = new Worker(new URL('../workers/threads.web.js', import.meta.url), { type: 'module' });
-    return {
-      post: (start) => w.postMessage(start, []),
-      listen(onMessage, onError) {
-        w.addEventListener('message', (e) => onMessage(e.data as never));
-        w.addEventListener('error', (e) => onError(new Error(e.message ?? 'a kernels thread failed to start')));
-        w.addEventListener('messageerror', () => onError(new Error('a kernels thread could not read its start message')));
-      },
-      terminate: () => w.terminate(),
-    };
-  } : undefined,
+  // (Written as `new Worker(new URL('…', import.meta.url), { type: 'module' })`: bundlers ship the workers.)
+  spawnWorker: typeof Worker === 'function'
+    ? (): WorkerHandle => handle(new Worker(new URL('../workers/decompose.web.js', import.meta.url), { type: 'module' }), 'a decomposition worker')
+    : undefined,
+  spawnThread: typeof Worker === 'function'
+    ? (): ThreadHandle => handle(new Worker(new URL('../workers/threads.web.js', import.meta.url), { type: 'module' }), 'a kernels thread')
+    : undefined,
 };
 
 /** Instantiates the kernels: `await init()` for the default deterministic build. */
