@@ -22,7 +22,7 @@ import { firstNonFiniteF32, firstNonFiniteF64 } from './check';
 import { dctRows } from './dct/basis';
 import { dctSelect, dctSelectScratchBytes } from './dct/select';
 import { bitstackBlock, bitstackBlockScratchBytes, METHOD_SUBSPACE, METHOD_EXACT, METHOD_KRYLOV } from './bitstack/decompose';
-import { reconstructTiles, stackedMatmul, tilesScratchBytes } from './bitstack/tiles';
+import { reconstructTiles, stackedMatmul, tilesRows, tilesScratchBytes, MT as TILE_ROWS } from './bitstack/tiles';
 import { lutGemv, lutGemvRows, lutScratchBytes } from './bitstack/lut-gemv';
 import { f32ToF16, f16ToF32, bf16ToF32, f32ToBf16 } from './bitstack/f16';
 import { packSigns } from './bitstack/signs';
@@ -245,6 +245,21 @@ export function bitstack_reconstruct(blocks: usize, count: i32, m: i32, n: i32, 
 /** y (m×batch) = W_b·x (x n×batch, blocks as bitstack_reconstruct), W_b rebuilt a tile of rows at a time. Returns a status. */
 export function bitstack_matmul(blocks: usize, count: i32, m: i32, n: i32, x: usize, batch: i32, y: usize): i32 {
   return stackedMatmul(blocks, count, m, n, x, batch, y);
+}
+
+/**
+ * Rows [i0, i1) of bitstack_reconstruct (batch 0: into `out` = w) or bitstack_matmul (batch ≥ 1: `out` = y),
+ * bit-identical to them, with the caller's `scratch` (bitstack_tiles_scratch_bytes(n, batch) bytes)
+ * instead of the arena: threads call it at once on disjoint rows. i0 a multiple of
+ * bitstack_tiles_row_unit() (and i1 one, or m).
+ */
+export function bitstack_tiles_rows(blocks: usize, count: i32, m: i32, n: i32, x: usize, batch: i32, out: usize, scratch: usize, i0: i32, i1: i32): void {
+  tilesRows(blocks, count, m, n, x, batch, out, scratch, i0, i1);
+}
+
+/** Rows rebuilt at a time by the tile kernels: where bitstack_tiles_rows may split. */
+export function bitstack_tiles_row_unit(): i32 {
+  return TILE_ROWS;
 }
 
 /** Arena bytes bitstack_reconstruct (batch 0) or bitstack_matmul (batch ≥ 1) take for rows of n. */

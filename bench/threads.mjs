@@ -40,6 +40,16 @@ for (const opts of [{ rank: 16, factors: 'f16' }, {}]) {
   const t = await interleavedMedians({ one: () => sm.matvec(x, 4), many: () => smMany.matvec(x, 4) }, { runs });
   rows.push([`fused matvec ${m}x${n}, 4 blocks, rank ${opts.rank ?? 'auto'}`, fmt(t.one * 1e3), fmt(t.many * 1e3), fmt(t.one / t.many)]);
 }
+// Straight from the packed blocks, batched: reconstruct (W_b rebuilt in tiles of rows) and Y = W_b·X (prefill, 32 columns).
+{
+  const sm = one.decompose(w, m, n, { blocks: 4, powerIters: 1 });
+  const smMany = many.restore(sm.export());
+  const X = randomF32(n * 32, 9);
+  for (const [label, f] of [['reconstruct, 4 blocks', (s) => s.reconstruct(4)], ['Y = W·X from 4 blocks, X 4096x32', (s) => s.matmul(X, 32, 4)]]) {
+    const t = await interleavedMedians({ one: () => f(sm), many: () => f(smMany) }, { runs });
+    rows.push([`${label} (${m}x${n})`, fmt(t.one * 1e3), fmt(t.many * 1e3), fmt(t.one / t.many)]);
+  }
+}
 many.dispose();
 console.log(`threads build, ${threads} threads vs one (interleaved medians of ${runs}); ms per call`);
 console.log(table(['product', '1 thread', `${threads} threads`, 'ratio'], rows));

@@ -6,7 +6,8 @@
 // run theirs and count down `pending`. The caller waits for zero — with Atomics.wait where the host
 // allows it (Node, Deno, workers), spinning on a browser's main thread, which may not block — and
 // only then reads the outputs or releases the arena. Only the two exports made for it run on
-// several threads at once (gemm_f32_cols, gemv_f32_part, bitstack_lut_gemv_rows: no arena, no static buffer); each
+// several threads at once (gemm_f32_cols, gemv_f32_part, bitstack_lut_gemv_rows, bitstack_tiles_rows: no arena,
+// no static buffer); each
 // output element is summed in the single-threaded order, so the bits are the same.
 
 import { BitstackError } from './errors.js';
@@ -34,13 +35,14 @@ const SLOT = 16;
 const STATUS = SLOT - 1;
 
 /** Jobs a part can be. */
-export const JOB_IDLE = 0, JOB_STOP = 1, JOB_GEMM_COLS = 2, JOB_LUT_ROWS = 3, JOB_GEMV_PART = 4;
+export const JOB_IDLE = 0, JOB_STOP = 1, JOB_GEMM_COLS = 2, JOB_LUT_ROWS = 3, JOB_GEMV_PART = 4, JOB_TILES_ROWS = 5;
 
 /** The exports a part calls: the same in the calling thread and in a worker. */
 interface PartExports {
   gemm_f32_cols(a: number, b: number, c: number, m: number, k: number, n: number, transA: number, transB: number, bPacked: number, n0: number, n1: number, scratch: number): void;
   bitstack_lut_gemv_rows(blocks: number, count: number, n: number, x: number, y: number, scratch: number, i0: number, i1: number): void;
   gemv_f32_part(a: number, b: number, c: number, m: number, k: number, n: number, transA: number, transB: number, bPacked: number, i0: number, i1: number, tile: number): void;
+  bitstack_tiles_rows(blocks: number, count: number, m: number, n: number, x: number, batch: number, out: number, scratch: number, i0: number, i1: number): void;
 }
 
 /** Runs the part at args[o…]: one kernel call. */
@@ -51,6 +53,9 @@ function runPart(ex: PartExports, a: Float64Array | number[], o: number): void {
       break;
     case JOB_GEMV_PART:
       ex.gemv_f32_part(a[o + 1], a[o + 2], a[o + 3], a[o + 4], a[o + 5], a[o + 6], a[o + 7], a[o + 8], a[o + 9], a[o + 10], a[o + 11], a[o + 12]);
+      break;
+    case JOB_TILES_ROWS:
+      ex.bitstack_tiles_rows(a[o + 1], a[o + 2], a[o + 3], a[o + 4], a[o + 5], a[o + 6], a[o + 7], a[o + 8], a[o + 9], a[o + 10]);
       break;
     case JOB_LUT_ROWS:
       ex.bitstack_lut_gemv_rows(a[o + 1], a[o + 2], a[o + 3], a[o + 4], a[o + 5], a[o + 6], a[o + 7], a[o + 8]);
@@ -203,11 +208,11 @@ export class ThreadPool {
 }
 
 /**
- * Bounds of `parts` parts of `length` elements, each a multiple of 16 (whole cache lines of f32 output;
- * also whole 8-wide panels) but the last; the first and last are 0 and `length`.
+ * Bounds of `parts` parts of `length` elements, each a multiple of `unit` (16: whole cache lines of f32
+ * output, also whole 8-wide panels) but the last; the first and last are 0 and `length`.
  */
-export function splitBounds(length: number, parts: number): number[] {
-  return Array.from({ length: parts + 1 }, (_, t) => (t === parts ? length : Math.min(length, 16 * Math.round((length / 16) * t / parts))));
+export function splitBounds(length: number, parts: number, unit = 16): number[] {
+  return Array.from({ length: parts + 1 }, (_, t) => (t === parts ? length : Math.min(length, unit * Math.round((length / unit) * t / parts))));
 }
 
 /** How many parts a product of about `work` multiply-adds is worth: 1 below ~1M (the hand-off costs tens of µs). */

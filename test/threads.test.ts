@@ -97,6 +97,28 @@ describe('threads build (Node)', () => {
     }
   });
 
+  it('reconstruct and the batched product from packed blocks: the same bits, split by whole tiles of rows', () => {
+    const w = random(1000 * 1100, 11);
+    let split = 0;
+    for (const [m, n] of [[1000, 1100], [97, 1100], [33, 1096], [300, 40]] as const) {
+      const sm = one.decompose(w.subarray(0, m * n), m, n, { blocks: 3, rank: 5 });
+      const sm2 = two.restore(sm.export());
+      for (const b of [1, 3]) {
+        let before = runs(two);
+        expectSameBits(sm2.reconstruct(b), sm.reconstruct(b));
+        const worth = (count: number) => m * n * count >= 2 ** 20 && m >= 64;
+        expect(runs(two) - before).toBe(worth(b) ? 1 : 0);
+        split += runs(two) - before;
+        const x = random(n * 9, b);
+        before = runs(two);
+        expectSameBits(sm2.matmul(x, 9, b), sm.matmul(x, 9, b));
+        expect(runs(two) - before).toBe(worth(9) ? 1 : 0);
+      }
+      sm.free(); sm2.free();
+    }
+    expect(split).toBe(2); // reconstruct of 1000×1100 from 1 and from 3 blocks
+  });
+
   it('decompose, svd and decomposeMany on the threads build give the one-thread bytes', async () => {
     const w = random(96 * 80, 9);
     const a = one.decompose(w, 96, 80, { blocks: 3 }), b = two.decompose(w, 96, 80, { blocks: 3 });

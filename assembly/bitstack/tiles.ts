@@ -4,22 +4,19 @@
 // Blocks are passed as a list of 4 u32 each: signs, A (f32 m×k), B (f32 k×n), k.
 
 import { alloc, mark, release, paddedBytes } from '../arena';
-import { gemm, gemmScratchBytes } from '../gemm/driver';
+import { gemmWith, gemmScratchBytes } from '../gemm/driver';
 import { signAt } from './signs';
 import { OK, OUT_OF_MEMORY } from '../status';
 
 
-/** Rows of W rebuilt at a time by stackedMatmul (tile of MT×n floats). */
-const MT: i32 = 32;
+/** Rows of W rebuilt at a time (tile of MT×n floats); threads split rows at multiples of it. */
+export const MT: i32 = 32;
 
-/** 256 entries × 8 lanes of u32: 0 where the sign bit is set (+1), 0x80000000 where clear (−1). */
-function signMasks(): usize {
-  const t = alloc(256 * 32);
-  if (t == 0) return 0;
+/** Fills `t` (8 KB) with 256 entries × 8 lanes of u32: 0 where the sign bit is set (+1), 0x80000000 where clear (−1). */
+function signMasks(t: usize): void {
   for (let b = 0; b < 256; b++) {
     for (let j = 0; j < 8; j++) store<u32>(t + <usize>(b * 32 + j * 4), (b >> (7 - j)) & 1 ? 0 : 0x80000000);
   }
-  return t;
 }
 
 /** tile[r][j] += S[row0 + r][j]·ab[r][j] for r < rows (row length n). */
@@ -51,49 +48,69 @@ function addSigned(tile: usize, ab: usize, signs: usize, row0: i32, rows: i32, n
   return <usize>load<u32>(blocks + (<usize>(4 * q + part) << 2));
 }
 
-/** Rebuilds rows [row0, row0+rows) of W_b into tile (rows×n, overwritten). */
-function rebuildRows(blocks: usize, count: i32, row0: i32, rows: i32, n: i32, tile: usize, ab: usize, masks: usize): bool {
+/** Rebuilds rows [row0, row0+rows) of W_b into tile (rows×n, overwritten); `gemmScratch`: rebuildScratchBytes(n). */
+function rebuildRows(blocks: usize, count: i32, row0: i32, rows: i32, n: i32, tile: usize, ab: usize, masks: usize, gemmScratch: usize): void {
   memory.fill(tile, 0, <usize>rows * <usize>n << 2);
   for (let q = 0; q < count; q++) {
     const k = <i32>blockPtr(blocks, q, 3);
     const a = blockPtr(blocks, q, 1) + (<usize>row0 * <usize>k << 2);
-    if (gemm(a, blockPtr(blocks, q, 2), ab, rows, k, n, false, false, 0) != 0) return false;
+    gemmWith(a, blockPtr(blocks, q, 2), ab, rows, k, n, false, false, 0, gemmScratch);
     addSigned(tile, ab, blockPtr(blocks, q, 0), row0, rows, n, masks);
   }
-  return true;
+}
+
+/**
+ * Rows [i0, i1) (i0 a multiple of MT) of: batch 0, w (m×n) = W_b; batch ≥ 1, y (m×batch) = W_b·x
+ * for x (n×batch), W_b rebuilt MT rows at a time and multiplied by the GEMM. `scratch`:
+ * tilesScratchBytes(n, batch) bytes, the caller's — no arena use, so threads can run parts at once;
+ * the tiles are those of a whole call (the same bits).
+ */
+export function tilesRows(blocks: usize, count: i32, m: i32, n: i32, x: usize, batch: i32, out: usize, scratch: usize, i0: i32, i1: i32): void {
+  const tileBytes = <usize>paddedBytes(<f64>MT * <f64>n * 4);
+  const masks = scratch, ab = masks + <usize>paddedBytes(256 * 32), tile = ab + tileBytes;
+  const gemmScratch = batch == 0 ? tile : tile + tileBytes;
+  signMasks(masks);
+  for (let r0 = i0; r0 < i1; r0 += MT) {
+    const rows = min(MT, i1 - r0);
+    if (batch == 0) {
+      rebuildRows(blocks, count, r0, rows, n, out + (<usize>r0 * <usize>n << 2), ab, masks, gemmScratch);
+    } else {
+      rebuildRows(blocks, count, r0, rows, n, tile, ab, masks, gemmScratch);
+      gemmWith(tile, x, out + (<usize>r0 * <usize>batch << 2), rows, n, batch, false, false, 0, gemmScratch);
+    }
+  }
 }
 
 /** w (m×n) = W_b from `count` blocks. */
 export function reconstructTiles(blocks: usize, count: i32, m: i32, n: i32, w: usize): i32 {
-  const saved = mark();
-  const ab = alloc(<usize>MT * <usize>n << 2), masks = signMasks();
-  if (ab == 0 || masks == 0) { release(saved); return OUT_OF_MEMORY; }
-  for (let i0 = 0; i0 < m; i0 += MT) {
-    const rows = min(MT, m - i0);
-    if (!rebuildRows(blocks, count, i0, rows, n, w + (<usize>i0 * <usize>n << 2), ab, masks)) { release(saved); return OUT_OF_MEMORY; }
-  }
-  release(saved);
-  return OK;
+  return tilesCall(blocks, count, m, n, 0, 0, w);
 }
 
 /** y (m×batch) = W_b·x for x (n×batch): W_b rebuilt MT rows at a time and multiplied by the GEMM. */
 export function stackedMatmul(blocks: usize, count: i32, m: i32, n: i32, x: usize, batch: i32, y: usize): i32 {
+  return tilesCall(blocks, count, m, n, x, batch, y);
+}
+
+function tilesCall(blocks: usize, count: i32, m: i32, n: i32, x: usize, batch: i32, out: usize): i32 {
   const saved = mark();
-  const tile = alloc(<usize>MT * <usize>n << 2), ab = alloc(<usize>MT * <usize>n << 2), masks = signMasks();
-  if (tile == 0 || ab == 0 || masks == 0) { release(saved); return OUT_OF_MEMORY; }
-  for (let i0 = 0; i0 < m; i0 += MT) {
-    const rows = min(MT, m - i0);
-    if (!rebuildRows(blocks, count, i0, rows, n, tile, ab, masks)) { release(saved); return OUT_OF_MEMORY; }
-    if (gemm(tile, x, y + (<usize>i0 * <usize>batch << 2), rows, n, batch, false, false, 0) != 0) { release(saved); return OUT_OF_MEMORY; }
-  }
+  const scratch = alloc(<usize>tilesScratchBytes(n, batch));
+  if (scratch == 0) return OUT_OF_MEMORY;
+  tilesRows(blocks, count, m, n, x, batch, out, scratch, 0, m);
   release(saved);
   return OK;
 }
 
-/** Arena bytes reconstructTiles() (batch 0) or stackedMatmul() (batch ≥ 1) allocate; blocks of rank ≤ 32. */
+/** Bytes of rebuildRows' GEMM scratch: the product of MT rows of A (k ≤ 32) with B. */
+@inline function rebuildScratchBytes(n: i32): f64 {
+  return gemmScratchBytes(MT, 32, n, false, false);
+}
+
+/**
+ * Scratch bytes of tilesRows (and arena bytes of reconstructTiles, batch 0, or stackedMatmul, batch ≥ 1);
+ * blocks of rank ≤ 32: the sign masks, the A·B tile, the W tile (batch ≥ 1), the GEMMs' scratch.
+ */
 export function tilesScratchBytes(n: i32, batch: i32): f64 {
   const tile = paddedBytes(<f64>MT * <f64>n * 4);
-  const rebuild = gemmScratchBytes(MT, 32, n, false, false);
-  if (batch == 0) return tile + paddedBytes(256 * 32) + rebuild;
-  return 2 * tile + paddedBytes(256 * 32) + max(rebuild, gemmScratchBytes(MT, n, batch, false, false));
+  if (batch == 0) return paddedBytes(256 * 32) + tile + rebuildScratchBytes(n);
+  return paddedBytes(256 * 32) + 2 * tile + max(rebuildScratchBytes(n), gemmScratchBytes(MT, n, batch, false, false));
 }

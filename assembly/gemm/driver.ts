@@ -65,22 +65,24 @@ export function packWholeB(b: usize, k: i32, n: i32, transB: bool, dst: usize): 
 export function gemm(
   a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: bool, transB: bool, bPacked: usize,
 ): i32 {
-  // Matrix-vector products are memory-bound: their own kernels, no packing.
-  if (n == 1 || m == 1) {
-    const saved = mark();
-    const tile = m == 1 && bPacked ? alloc(32) : 1;
-    if (tile == 0) return OUT_OF_MEMORY;
-    gemvPart(a, b, c, m, k, n, transA, transB, bPacked, 0, n == 1 ? m : n, tile);
-    release(saved);
-    return OK;
-  }
   const saved = mark();
-  const bytes = <usize>gemmScratchBytes(m, k, n, transA, bPacked != 0);
-  const scratch = alloc(bytes);
+  const scratch = alloc(<usize>gemmScratchBytes(m, k, n, transA, bPacked != 0));
   if (scratch == 0) return OUT_OF_MEMORY;
-  gemmColumns(a, b, c, m, k, n, transA, transB, bPacked, 0, n, scratch);
+  gemmWith(a, b, c, m, k, n, transA, transB, bPacked, scratch);
   release(saved);
   return OK;
+}
+
+/**
+ * gemm() with the caller's scratch (gemmScratchBytes(m, k, n, transA, bPacked ≠ 0) bytes, 64-byte
+ * aligned) instead of the arena: the same bits, and safe on any thread of a shared memory.
+ */
+export function gemmWith(
+  a: usize, b: usize, c: usize, m: i32, k: i32, n: i32, transA: bool, transB: bool, bPacked: usize, scratch: usize,
+): void {
+  // Matrix-vector products are memory-bound: their own kernels, no packing.
+  if (n == 1 || m == 1) gemvPart(a, b, c, m, k, n, transA, transB, bPacked, 0, n == 1 ? m : n, scratch);
+  else gemmColumns(a, b, c, m, k, n, transA, transB, bPacked, 0, n, scratch);
 }
 
 /**

@@ -2,7 +2,8 @@
 // packed sign matrices times rank-k magnitudes, and products run straight from
 // the packed blocks. Blocks live in wasm memory (resident) until `free()`.
 
-import { JOB_LUT_ROWS, partsFor, splitBounds } from '../threads.js';
+import { MAX_ARENA_BYTES } from '../runtime.js';
+import { JOB_LUT_ROWS, JOB_TILES_ROWS, partsFor, splitBounds } from '../threads.js';
 import type { Runtime } from '../runtime.js';
 import { BitstackError } from '../errors.js';
 import { boolOption, dim, f32, intOption, options } from './validate.js';
@@ -294,6 +295,24 @@ export class StackedMatrix {
     return list;
   }
 
+  /**
+   * On the threads build, reconstruct (batch 0) or the batched product split by rows (whole tiles)
+   * across the threads, into `out`; false (nothing done) when it is not worth it or not there.
+   */
+  #tiles(count: number, px: number, batch: number, out: number): boolean {
+    const rt = this.#rt, m = this.rows, n = this.cols, ex = rt.exports;
+    const unit = ex.bitstack_tiles_row_unit();
+    const parts = partsFor(rt.pool, m * n * Math.max(count, batch), Math.floor(m / unit));
+    if (parts < 2) return false;
+    const list = this.#blockList(count);
+    const each = ex.bitstack_tiles_scratch_bytes(n, batch);
+    if (ex.memory.buffer.byteLength + parts * each > MAX_ARENA_BYTES) return false; // one thread's scratch fits better
+    const scratch = rt.alloc(parts * each);
+    const bounds = splitBounds(m, parts, unit);
+    rt.pool!.run(ex, bounds.slice(0, parts).map((i0, t) => [JOB_TILES_ROWS, list, count, m, n, px, batch, out, scratch + t * each, i0, bounds[t + 1]]));
+    return true;
+  }
+
   /** Dense W_b (m×n) from the first b blocks (default all), scale undone; into `out` if given. */
   reconstruct(b?: number, out?: Float32Array): Float32Array {
     const count = this.#count(b);
@@ -302,7 +321,7 @@ export class StackedMatrix {
     rt.fits(`reconstruct of ${m}×${n}`, 4 * m * n + 16 * count + 2 * 64 + rt.exports.bitstack_tiles_scratch_bytes(n, 0));
     rt.scoped(() => {
       const pw = rt.alloc(4 * m * n);
-      rt.check(rt.exports.bitstack_reconstruct(this.#blockList(count), count, m, n, pw), 'reconstruct');
+      this.#tiles(count, 0, 0, pw) || rt.check(rt.exports.bitstack_reconstruct(this.#blockList(count), count, m, n, pw), 'reconstruct');
       w.set(rt.f32(pw, m * n));
     });
     if (this.#invScale) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) w[i * n + j] *= this.#invScale[j];
@@ -372,7 +391,7 @@ export class StackedMatrix {
         for (let j = 0; j < n; j++) for (let c = 0; c < batch; c++) v[j * batch + c] *= this.#invScale[j];
       }
       const py = rt.alloc(4 * m * batch);
-      rt.check(rt.exports.bitstack_matmul(this.#blockList(count), count, m, n, px, batch, py), 'matmul');
+      this.#tiles(count, px, batch, py) || rt.check(rt.exports.bitstack_matmul(this.#blockList(count), count, m, n, px, batch, py), 'matmul');
       return rt.f32(py, m * batch).slice();
     });
   }
