@@ -108,13 +108,13 @@ const RELAXED_PROBE = new Uint8Array([
   253, 133, 2, 11,
 ]);
 
-/** Does this runtime validate SIMD128 / relaxed-SIMD code? (No compilation: allowed in workerd too.) */
 // (module (memory 1 1 shared))
 const SHARED_MEMORY_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 5, 4, 1, 3, 1, 1]);
 
 /**
  * Does this runtime validate SIMD128 / relaxed-SIMD code? (No compilation: allowed in workerd too.)
- * `threads`: the host's cores where it can share wasm memory with workers, else 1.
+ * `threads`: where it can share wasm memory with workers, the cores `navigator.hardwareConcurrency`
+ * reports (1 where there is none, as in Node 20: the Node entry's `init({ threads: 'auto' })` asks the OS), else 1.
  */
 export function detectFeatures(): Features {
   return { simd: WebAssembly.validate(SIMD_PROBE), relaxed: WebAssembly.validate(RELAXED_PROBE), threads: sharedMemoryAllowed() ? hostThreads() : 1 };

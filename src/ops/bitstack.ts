@@ -2,9 +2,8 @@
 // packed sign matrices times rank-k magnitudes, and products run straight from
 // the packed blocks. Blocks live in wasm memory (resident) until `free()`.
 
-import { MAX_ARENA_BYTES } from '../runtime.js';
+import { MAX_ARENA_BYTES, type Runtime } from '../runtime.js';
 import { JOB_LUT_ROWS, JOB_TILES_ROWS, partsFor, splitBounds } from '../threads.js';
-import type { Runtime } from '../runtime.js';
 import { BitstackError } from '../errors.js';
 import { boolOption, dim, f32, intOption, options } from './validate.js';
 
