@@ -19,7 +19,7 @@ const results = join(root, 'build', 'test-results');
 const LINK = 10e6 / 8; // 10 Mbit/s in bytes per second
 const BITS = 3;
 type Server = { url: string; log: Array<{ path: string; status: number; range?: string; bytes: number; at: number }>; close(): Promise<void> };
-type App = { longestTaskMs: number | null; resultsVersion?: number; firstResults: { ms: number; bytes: number; fromCache: number } | null; lastResults?: Array<{ text: string; score: number }>; models: Array<{ version: number; blocks: number; blocksPlanned: number; quality: number; at: number; fromCache: number }>; errors: string[]; plan: { bytesPlanned: number; fileBytes: number } | null; serviceWorker?: string };
+type App = { longestTaskMs: number | null; resultsVersion?: number; firstResults: { ms: number; bytes: number; fromCache: number } | null; lastResults?: Array<{ text: string; score: number }>; models: Array<{ version: number; blocks: number; blocksPlanned: number; quality: number; at: number; fromCache: number }>; errors: string[]; plan: { bytesPlanned: number; fileBytes: number; threads: number } | null; serviceWorker?: string };
 
 const FIREFOX = process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr';
 let server: Server;
@@ -78,6 +78,7 @@ describe('examples/offline-app in Chromium at 375×667', () => {
     expect(done.errors).toEqual([]);
     await page.screenshot({ path: join(results, 'offline-app-online.png') });
     chromiumFinal = done.lastResults;
+    expect(done.plan!.threads).toBe(1); // no COOP/COEP here: threads: 'auto' falls back to one thread
     const wholeMs = fileBytes / LINK * 1000;
     Object.assign(figures, {
       budgetBits: BITS, budgetBytes: done.plan!.bytesPlanned, fileBytes, link: '10 Mbit/s',
@@ -140,7 +141,7 @@ describe('examples/offline-app in Chromium at 375×667', () => {
     }
   }, 240_000);
 
-  it('vite preview serves it cross-origin isolated (COOP/COEP): SharedArrayBuffer in the page, and the app still works', async () => {
+  it('vite preview serves it cross-origin isolated (COOP/COEP): the app runs bitstack-wasm on the threads build, with the same results', async () => {
     const { preview } = await import('vite');
     const configFile = join(root, 'examples', 'offline-app', 'vite.config.mjs');
     const server = await preview({ configFile, preview: { port: 0, host: '127.0.0.1', strictPort: false }, logLevel: 'warn' });
@@ -152,10 +153,16 @@ describe('examples/offline-app in Chromium at 375×667', () => {
       expect(res.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
       const p = await ctx.newPage();
       await p.goto(`${url}?bits=${BITS}`);
-      await p.waitForFunction(() => (window as unknown as { __app: App }).__app?.firstResults !== null, null, { timeout: 120_000 });
+      await p.waitForFunction(FINAL, null, { timeout: 180_000 });
       expect(await p.evaluate(() => crossOriginIsolated)).toBe(true);
-      expect((await p.evaluate(() => (window as unknown as { __app: App }).__app)).errors).toEqual([]);
-      expect(await p.evaluate(() => typeof SharedArrayBuffer)).toBe('function');
+      const a = await p.evaluate(() => (window as unknown as { __app: App }).__app);
+      expect(a.errors).toEqual([]);
+      // The compute worker asked for threads: 'auto' and got the threads build (the weights are reconstructed
+      // on every core); the final results are the one-thread page's, to the last bit of every score.
+      expect(a.plan!.threads).toBe(await p.evaluate(() => navigator.hardwareConcurrency));
+      expect(a.plan!.threads).toBeGreaterThan(1);
+      expect(a.lastResults).toEqual(chromiumFinal);
+      figures.isolatedThreads = a.plan!.threads;
     } finally {
       await ctx.close();
       await new Promise<void>((r) => server.httpServer.close(() => r()));

@@ -32,7 +32,8 @@ function getSetup(base) {
     setWasmPaths({ 'tfjs-backend-wasm.wasm': simdWasm, 'tfjs-backend-wasm-simd.wasm': simdWasm, 'tfjs-backend-wasm-threaded-simd.wasm': simdWasm });
     tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     const [bw, spec, corpus, quality] = await Promise.all([
-      init(), fetchJson(base, 'sentence-model.json'), fetchJson(base, 'corpus.json'), fetchJson(base, 'quality.json'), tf.setBackend('wasm'),
+      // Threads where the page is cross-origin isolated (reconstructing the weights splits across cores), else one.
+      init({ threads: 'auto' }), fetchJson(base, 'sentence-model.json'), fetchJson(base, 'corpus.json'), fetchJson(base, 'quality.json'), tf.setBackend('wasm'),
     ]);
     return { bw, spec, corpus, quality, full: new Float32Array(quality.full) };
   })();
@@ -73,7 +74,7 @@ async function open(bits, base) {
     onBlock: () => { dirty = true; wake(); },
     onProgress: (p) => post({ type: 'progress', bytes: p.bytes, fromCache: p.fromCache, bytesPlanned: p.bytesPlanned, blocks: p.blocks, blocksPlanned: p.totalBlocks }),
   });
-  post({ type: 'plan', offline: live.offline, bits: step.bits, bytesPlanned: live.bytesPlanned, blocksPlanned: live.order.length, fileBytes: quality.fileBytes, expectedQuality: step.cosine });
+  post({ type: 'plan', threads: bw.features.threads, offline: live.offline, bits: step.bits, bytesPlanned: live.bytesPlanned, blocksPlanned: live.order.length, fileBytes: quality.fileBytes, expectedQuality: step.cosine });
   await live.ready;
   let done = false;
   live.loaded.then(() => { done = true; wake(); }, (e) => { done = true; wake(); if (mine === session && e?.code !== 'ABORTED') post({ type: 'error', message: `loading stopped: ${e.message}`, partial: true }); });
