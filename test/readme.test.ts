@@ -33,6 +33,13 @@ describe('README examples', () => {
     expect(lines[1]).toMatch(/^58, 64, 139, 154 \{ simd: true, relaxed: false, threads: 1 \}$/);
   });
 
+  it('threads example: two threads, the one-thread bits', async () => {
+    const file = new URL('threads.mjs', dir);
+    await writeFile(file, await example('threads'));
+    const { stdout } = await run(process.execPath, [fileURLToPath(file)]);
+    expect(stdout.trim()).toBe('2 true');
+  });
+
   it('BitStack example: ranks, budgets, a product and the file', async () => {
     const file = new URL('bitstack.mjs', dir);
     await writeFile(file, await example('bitstack'));
