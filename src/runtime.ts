@@ -140,6 +140,15 @@ export class Runtime {
     return ptr;
   }
 
+  /**
+   * Runs one part per range [bounds[t], bounds[t + 1]) on the threads (part 0 on this one), each with
+   * its own `each` bytes of arena scratch: `part(i0, i1, scratch)` gives its job and arguments.
+   */
+  runParts(bounds: number[], each: number, part: (i0: number, i1: number, scratch: number) => number[]): void {
+    const scratch = this.alloc((bounds.length - 1) * each);
+    this.pool!.run(this.exports, bounds.slice(0, -1).map((i0, t) => part(i0, bounds[t + 1], scratch + t * each)));
+  }
+
   /** A fresh view over the current memory buffer. Never hand it to a user: copy out of it. */
   f32(ptr: number, length: number): Float32Array {
     return new Float32Array(this.exports.memory.buffer, ptr, length);

@@ -306,9 +306,7 @@ export class StackedMatrix {
     const list = this.#blockList(count);
     const each = ex.bitstack_tiles_scratch_bytes(n, batch);
     if (ex.memory.buffer.byteLength + parts * each > MAX_ARENA_BYTES) return false; // one thread's scratch fits better
-    const scratch = rt.alloc(parts * each);
-    const bounds = splitBounds(m, parts, unit);
-    rt.pool!.run(ex, bounds.slice(0, parts).map((i0, t) => [JOB_TILES_ROWS, list, count, m, n, px, batch, out, scratch + t * each, i0, bounds[t + 1]]));
+    rt.runParts(splitBounds(m, parts, unit), each, (i0, i1, scratch) => [JOB_TILES_ROWS, list, count, m, n, px, batch, out, scratch, i0, i1]);
     return true;
   }
 
@@ -348,9 +346,7 @@ export class StackedMatrix {
         const bounds = splitBounds(m, parts);
         let rows = 0;
         for (let t = 0; t < parts; t++) rows = Math.max(rows, bounds[t + 1] - bounds[t]);
-        const each = rt.exports.bitstack_lut_scratch(rows);
-        const scratch = rt.alloc(parts * each);
-        rt.pool!.run(rt.exports, Array.from({ length: parts }, (_, t) => [JOB_LUT_ROWS, list, count, n, px, py, scratch + t * each, bounds[t], bounds[t + 1]]));
+        rt.runParts(bounds, rt.exports.bitstack_lut_scratch(rows), (i0, i1, scratch) => [JOB_LUT_ROWS, list, count, n, px, py, scratch, i0, i1]);
         return rt.f32(py, m).slice();
       }
       const scratch = rt.alloc(rt.exports.bitstack_lut_scratch(m));

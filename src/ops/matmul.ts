@@ -51,31 +51,20 @@ export function matmul(
     const pc = out instanceof WasmMatrix ? out.pointer(rt, 'opts.out') : rt.alloc(4 * m * n);
     const ex = rt.exports;
     const t = [transA ? 1 : 0, transB ? 1 : 0] as const;
-    if (m === 1 || n === 1) {
-      // On the threads build, a large matrix-vector product is split along its output (16 a part boundary).
-      const length = n === 1 ? m : n;
-      const parts = partsFor(rt.pool, m * k * n, Math.floor(length / 16));
-      if (parts > 1) {
-        const each = Math.max(64, ex.gemm_scratch_bytes(m, k, n, t[0], bPacked ? 1 : 0));
-        const tiles = rt.alloc(parts * each);
-        const bounds = splitBounds(length, parts);
-        rt.pool!.run(ex, bounds.slice(0, parts).map((i0, p) => [JOB_GEMV_PART, pa, pb, pc, m, k, n, t[0], t[1], bPacked, i0, bounds[p + 1], tiles + p * each]));
-        if (!(out instanceof WasmMatrix)) out.set(rt.f32(pc, m * n));
-        return out;
-      }
-    }
-    // On the threads build, a large product is split by columns (multiples of the tile width).
-    let parts = m > 1 && n > 1 ? partsFor(rt.pool, m * k * n, n) : 1;
-    while (parts > 1 && ex.gemm_col_split(n, parts, 1) === 0) parts--; // fewer tile columns than threads
-    if (parts > 1) {
-      const each = ex.gemm_scratch_bytes(m, k, n, transA ? 1 : 0, bPacked ? 1 : 0);
-      const scratch = rt.alloc(parts * each);
-      rt.pool!.run(ex, Array.from({ length: parts }, (_, t) => [
-        JOB_GEMM_COLS, pa, pb, pc, m, k, n, transA ? 1 : 0, transB ? 1 : 0, bPacked,
-        ex.gemm_col_split(n, parts, t), ex.gemm_col_split(n, parts, t + 1), scratch + t * each,
-      ]));
+    const each = ex.gemm_scratch_bytes(m, k, n, t[0], bPacked ? 1 : 0);
+    // On the threads build, a large product is split: a matrix-vector product along its output (16 a part
+    // boundary), a GEMM by columns (multiples of the tile width).
+    const length = n === 1 ? m : n;
+    const vector = m === 1 || n === 1;
+    let parts = partsFor(rt.pool, m * k * n, vector ? Math.floor(length / 16) : n);
+    if (!vector) while (parts > 1 && ex.gemm_col_split(n, parts, 1) === 0) parts--; // fewer tile columns than threads
+    if (parts > 1 && vector) {
+      rt.runParts(splitBounds(length, parts), Math.max(64, each), (i0, i1, tile) => [JOB_GEMV_PART, pa, pb, pc, m, k, n, t[0], t[1], bPacked, i0, i1, tile]);
+    } else if (parts > 1) {
+      const bounds = Array.from({ length: parts + 1 }, (_, p) => ex.gemm_col_split(n, parts, p));
+      rt.runParts(bounds, each, (n0, n1, scratch) => [JOB_GEMM_COLS, pa, pb, pc, m, k, n, t[0], t[1], bPacked, n0, n1, scratch]);
     } else {
-      rt.check(ex.gemm_f32(pa, pb, pc, m, k, n, transA ? 1 : 0, transB ? 1 : 0, bPacked), 'matmul');
+      rt.check(ex.gemm_f32(pa, pb, pc, m, k, n, t[0], t[1], bPacked), 'matmul');
     }
     if (!(out instanceof WasmMatrix)) out.set(rt.f32(pc, m * n));
     return out;
