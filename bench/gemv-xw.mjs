@@ -14,4 +14,6 @@ for (let r = 0; r < 15; r++) for (const [name, w] of [['packed', packed], ['inPl
   const t0 = performance.now(); for (let i = 0; i < 10; i++) bw.matmul(x, w, 1, k, n, { out }); t[name].push((performance.now() - t0) / 10);
 }
 const med = (a) => a.sort((p, q) => p - q)[a.length >> 1];
-console.log('packed', med(t.packed).toFixed(2), 'ms; in place', med(t.inPlace).toFixed(2), 'ms; ratio', (med(t.inPlace) / med(t.packed)).toFixed(2));
+const gbs = (ms) => (k * n * 4 / ms / 1e6).toFixed(1);
+console.log('packed', med(t.packed).toFixed(2), `ms (${gbs(med(t.packed))} GB/s of W); in place`, med(t.inPlace).toFixed(2),
+  `ms (${gbs(med(t.inPlace))} GB/s); ratio in place/packed`, (med(t.inPlace) / med(t.packed)).toFixed(2));

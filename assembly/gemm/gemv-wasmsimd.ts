@@ -130,10 +130,51 @@ export function gemv_axpy_4x4(m: usize, ld: i32, rows: i32, cols: i32, x: usize,
 }
 
 /**
+ * Four NR(8)-wide packed panels of one KC block (`pstride` bytes apart, kc rows each) times x[0..kc],
+ * added to y[0..32] (started from zero when `first`): eight accumulators, one row of the four panels
+ * (eight loads) per step. Four rows per step (x loaded once, each lane splatted) was slower: V8
+ * hoisted the 32 loads and spilled most of them to the stack (4096², one core, `node
+ * bench/gemv-xw.mjs`: 10–12 GB/s against 14–17 now).
+ */
+function panels4(w: usize, pstride: usize, kc: i32, x: usize, y: usize, first: bool): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
+  if (!first) {
+    a0 = v128.load(y); a1 = v128.load(y, 16); a2 = v128.load(y, 32); a3 = v128.load(y, 48);
+    a4 = v128.load(y, 64); a5 = v128.load(y, 80); a6 = v128.load(y, 96); a7 = v128.load(y, 112);
+  }
+  let s0 = w, s1 = w + pstride, s2 = w + pstride * 2, s3 = w + pstride * 3;
+  let p = 0;
+  for (; p < kc; p++) {
+    const xv = v128.load32_splat(x + (<usize>p << 2));
+    a0 = madd(xv, v128.load(s0), a0); a1 = madd(xv, v128.load(s0, 16), a1);
+    a2 = madd(xv, v128.load(s1), a2); a3 = madd(xv, v128.load(s1, 16), a3);
+    a4 = madd(xv, v128.load(s2), a4); a5 = madd(xv, v128.load(s2, 16), a5);
+    a6 = madd(xv, v128.load(s3), a6); a7 = madd(xv, v128.load(s3, 16), a7);
+    s0 += 32; s1 += 32; s2 += 32; s3 += 32;
+  }
+  v128.store(y, a0); v128.store(y, a1, 16); v128.store(y, a2, 32); v128.store(y, a3, 48);
+  v128.store(y, a4, 64); v128.store(y, a5, 80); v128.store(y, a6, 96); v128.store(y, a7, 112);
+}
+
+/** One packed panel (kc rows of 8 floats) times x[0..kc] into the 8 floats at `tile` (added to them unless `first`). */
+function panel1(w: usize, kc: i32, x: usize, tile: usize, first: bool): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+  if (!first) { a0 = v128.load(tile); a1 = v128.load(tile, 16); }
+  for (let p = 0; p < kc; p++) {
+    const xv = v128.load32_splat(x + (<usize>p << 2));
+    a0 = madd(xv, v128.load(w), a0); a1 = madd(xv, v128.load(w, 16), a1);
+    w += 32;
+  }
+  v128.store(tile, a0); v128.store(tile, a1, 16);
+}
+
+/**
  * y = x·B for a k-vector x and op(B) (k×n) already packed by packWholeB (NC-wide blocks of KC-deep,
  * NR(8)-wide panels): the packed weights are read once, front to back, as XNNPACK's GEMV reads its
- * pre-packed weights. Four panels (32 columns of y) at a time in eight accumulators. The summation
- * order per y[j] is p ascending from 0 — gemv_axpy_4x4's — so results are the same bits.
+ * pre-packed weights. Four panels (32 columns of y) at a time: four streams in flight (one
+ * panel at a time, a single stream, measured slower). The summation order per
+ * y[j] is p ascending from 0 — gemv_axpy_4x4's — so results are the same bits.
  * Only columns [n0, n1) of y (n0 a multiple of 8; n1 one or n): a thread's part, the same bits.
  */
 export function gemv_packed_1x32(packed: usize, k: i32, n: i32, x: usize, y: usize, kcMax: i32, ncMax: i32, tile: usize, n0: i32, n1: i32): void {
@@ -149,66 +190,14 @@ export function gemv_packed_1x32(packed: usize, k: i32, n: i32, x: usize, y: usi
       const xs = x + (<usize>pc << 2);
       let q = qa;
       for (; q + 4 <= qb && (jc + (q + 4) * 8) <= n; q += 4) {
-        const yo = y + (<usize>(jc + q * 8) << 2);
-        const zero = pc == 0;
-        let a0 = zero ? f32x4.splat(0) : v128.load(yo), a1 = zero ? f32x4.splat(0) : v128.load(yo, 16);
-        let a2 = zero ? f32x4.splat(0) : v128.load(yo, 32), a3 = zero ? f32x4.splat(0) : v128.load(yo, 48);
-        let a4 = zero ? f32x4.splat(0) : v128.load(yo, 64), a5 = zero ? f32x4.splat(0) : v128.load(yo, 80);
-        let a6 = zero ? f32x4.splat(0) : v128.load(yo, 96), a7 = zero ? f32x4.splat(0) : v128.load(yo, 112);
-        const r0 = block + <usize>q * pstride;
-        const r1 = pstride, r2 = pstride * 2, r3 = pstride * 3;
-        let s0 = r0, s1 = r0 + r1, s2 = r0 + r2, s3 = r0 + r3;
-        let p = 0;
-        for (; p + 4 <= kc; p += 4) {
-          // Four rows: x[p..p+4] loaded once, each lane splatted.
-          const x4 = v128.load(xs + (<usize>p << 2));
-          let xv = v128.shuffle<f32>(x4, x4, 0, 0, 0, 0);
-          a0 = madd(xv, v128.load(s0), a0); a1 = madd(xv, v128.load(s0, 16), a1);
-          a2 = madd(xv, v128.load(s1), a2); a3 = madd(xv, v128.load(s1, 16), a3);
-          a4 = madd(xv, v128.load(s2), a4); a5 = madd(xv, v128.load(s2, 16), a5);
-          a6 = madd(xv, v128.load(s3), a6); a7 = madd(xv, v128.load(s3, 16), a7);
-          xv = v128.shuffle<f32>(x4, x4, 1, 1, 1, 1);
-          a0 = madd(xv, v128.load(s0, 32), a0); a1 = madd(xv, v128.load(s0, 48), a1);
-          a2 = madd(xv, v128.load(s1, 32), a2); a3 = madd(xv, v128.load(s1, 48), a3);
-          a4 = madd(xv, v128.load(s2, 32), a4); a5 = madd(xv, v128.load(s2, 48), a5);
-          a6 = madd(xv, v128.load(s3, 32), a6); a7 = madd(xv, v128.load(s3, 48), a7);
-          xv = v128.shuffle<f32>(x4, x4, 2, 2, 2, 2);
-          a0 = madd(xv, v128.load(s0, 64), a0); a1 = madd(xv, v128.load(s0, 80), a1);
-          a2 = madd(xv, v128.load(s1, 64), a2); a3 = madd(xv, v128.load(s1, 80), a3);
-          a4 = madd(xv, v128.load(s2, 64), a4); a5 = madd(xv, v128.load(s2, 80), a5);
-          a6 = madd(xv, v128.load(s3, 64), a6); a7 = madd(xv, v128.load(s3, 80), a7);
-          xv = v128.shuffle<f32>(x4, x4, 3, 3, 3, 3);
-          a0 = madd(xv, v128.load(s0, 96), a0); a1 = madd(xv, v128.load(s0, 112), a1);
-          a2 = madd(xv, v128.load(s1, 96), a2); a3 = madd(xv, v128.load(s1, 112), a3);
-          a4 = madd(xv, v128.load(s2, 96), a4); a5 = madd(xv, v128.load(s2, 112), a5);
-          a6 = madd(xv, v128.load(s3, 96), a6); a7 = madd(xv, v128.load(s3, 112), a7);
-          s0 += 128; s1 += 128; s2 += 128; s3 += 128;
-        }
-        for (; p < kc; p++) {
-          const xv = v128.load32_splat(xs + (<usize>p << 2));
-          a0 = madd(xv, v128.load(s0), a0); a1 = madd(xv, v128.load(s0, 16), a1);
-          a2 = madd(xv, v128.load(s1), a2); a3 = madd(xv, v128.load(s1, 16), a3);
-          a4 = madd(xv, v128.load(s2), a4); a5 = madd(xv, v128.load(s2, 16), a5);
-          a6 = madd(xv, v128.load(s3), a6); a7 = madd(xv, v128.load(s3, 16), a7);
-          s0 += 32; s1 += 32; s2 += 32; s3 += 32;
-        }
-        v128.store(yo, a0); v128.store(yo, a1, 16); v128.store(yo, a2, 32); v128.store(yo, a3, 48);
-        v128.store(yo, a4, 64); v128.store(yo, a5, 80); v128.store(yo, a6, 96); v128.store(yo, a7, 112);
+        panels4(block + <usize>q * pstride, pstride, kc, xs, y + (<usize>(jc + q * 8) << 2), pc == 0);
       }
-      // The remaining panels one at a time; a partial last panel goes through `tile` (8 floats).
+      // The remaining panels one at a time, through `tile` (8 floats): the last may be partial.
       for (; q < qb; q++) {
         const cols = min(8, n - (jc + q * 8));
         const yo = y + (<usize>(jc + q * 8) << 2);
-        if (pc == 0) { v128.store(tile, f32x4.splat(0)); v128.store(tile, f32x4.splat(0), 16); }
-        else for (let c = 0; c < 8; c++) store<f32>(tile + (<usize>c << 2), c < cols ? load<f32>(yo + (<usize>c << 2)) : 0);
-        let a0 = v128.load(tile), a1 = v128.load(tile, 16);
-        let r = block + <usize>q * pstride;
-        for (let p = 0; p < kc; p++) {
-          const xv = v128.load32_splat(xs + (<usize>p << 2));
-          a0 = madd(xv, v128.load(r), a0); a1 = madd(xv, v128.load(r, 16), a1);
-          r += 32;
-        }
-        v128.store(tile, a0); v128.store(tile, a1, 16);
+        for (let c = 0; c < 8; c++) store<f32>(tile + (<usize>c << 2), c < cols ? load<f32>(yo + (<usize>c << 2)) : 0);
+        panel1(block + <usize>q * pstride, kc, xs, tile, pc == 0);
         for (let c = 0; c < cols; c++) store<f32>(yo + (<usize>c << 2), load<f32>(tile + (<usize>c << 2)));
       }
       block += <usize>panels * pstride;
