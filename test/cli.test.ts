@@ -7,7 +7,7 @@ import { mkdtemp, mkdir, readFile, rm, symlink, truncate, writeFile, readdir, li
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { readSafetensors, writeSafetensors } from 'bitstack-wasm';
 
 const run = promisify(execFile);
@@ -293,6 +293,61 @@ describe('CLI', () => {
     await bitstack('compress', model, '-o', other, '--shard', '1/2', '-j', '1', ...args);
     expect(await fails('merge', shards[0], other, shards[2], '-o', join(dir, 'm2.safetensors'))).toMatch(/a shard of another compress/);
     expect(await fails('compress', model, '-o', join(dir, 'x.safetensors'), '--shard', '3/3')).toMatch(/--shard must be i\/N/);
+  }, 180_000);
+
+  it('merge streams: f16 factors, a shard with other kept bytes or non-finite factors refused, and no shard held whole', async () => {
+    // f16 factors at a fixed rank (the test above: the defaults, int8 with scales and rank auto).
+    const args = ['--include', 'FFN/conv', '--blocks', '2', '--factors', 'f16', '--rank', '8', '-q'];
+    const one = join(dir, 'f16-one.safetensors');
+    await bitstack('compress', model, '-o', one, '-j', '1', ...args);
+    const shards = [0, 1].map((i) => join(dir, `f16-shard-${i}.safetensors`));
+    await Promise.all(shards.map((s, i) => bitstack('compress', model, '-o', s, '--shard', `${i}/2`, '-j', '1', ...args)));
+    const merged = join(dir, 'f16-merged.safetensors');
+    await bitstack('merge', shards[1], shards[0], '-o', merged);
+    expect(Buffer.compare(await readFile(merged), await readFile(one))).toBe(0);
+    // Tampered copies of shard 1: a kept tensor's byte, then an f16 factor made infinite.
+    const file = readSafetensors(new Uint8Array(await readFile(shards[1])));
+    const start = (await readFile(shards[1])).length - file.data.length;
+    const keptT = file.tensors.find((t) => t.dtype === 'F32' && !t.name.includes('.'))!;
+    const factor = file.tensors.find((t) => /\.u_1$/.test(t.name))!;
+    const tampered = join(dir, 'f16-tampered.safetensors');
+    for (const [at, bytes, message] of [
+      [keptT.begin, [0x55], /keeps other tensors than/],
+      [factor.begin, [0x00, 0x7c], /u_1 has non-finite values/],
+    ] as const) {
+      const b = await readFile(shards[1]);
+      b.set(bytes, start + at);
+      await writeFile(tampered, b);
+      expect(await fails('merge', shards[0], tampered, '-o', join(dir, 'f16-bad.safetensors'))).toMatch(message);
+      expect((await readdir(dir)).filter((f) => f.startsWith('f16-bad'))).toEqual([]);
+    }
+    // Every shard with a 256 MiB kept tensor in front: the merge copies 512 MiB of shards into a file
+    // of over 256 MiB through 16 MiB reads; its peak memory stays far below one shard.
+    const big = new Uint8Array(256 * 2 ** 20).fill(7);
+    const bigShards = [];
+    for (const [i, s] of shards.entries()) {
+      const f = readSafetensors(new Uint8Array(await readFile(s)));
+      const tensors = [{ name: 'big/kept', dtype: 'U8' as const, shape: [big.length], bytes: big },
+        ...f.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: f.data.subarray(t.begin, t.end) }))];
+      const path = join(dir, `big-shard-${i}.safetensors`);
+      await writeFile(path, writeSafetensors(tensors, f.metadata));
+      bigShards.push(path);
+    }
+    const bigOut = join(dir, 'big-merged.safetensors');
+    // The CLI run in-process with its peak resident memory printed on exit: Linux's VmHWM (getrusage's
+    // maxRSS would count the pages of the forking test process too).
+    const probe = `import { readFileSync } from 'node:fs';
+      process.on('exit', () => process.stderr.write(/VmHWM:.*/.exec(readFileSync('/proc/self/status', 'utf8'))[0] + '\\n'));
+      process.argv = [process.argv[0], ${JSON.stringify(cli)}, 'merge', ...${JSON.stringify(bigShards)}, '-o', ${JSON.stringify(bigOut)}];
+      await import(${JSON.stringify(pathToFileURL(cli).href)});`;
+    const r = await run(process.execPath, ['--input-type=module', '-e', probe], { maxBuffer: 16 << 20 });
+    const rssKiB = Number(/VmHWM:\s*(\d+) kB/.exec(r.stderr)![1]);
+    const out = readSafetensors(new Uint8Array(await readFile(bigOut)));
+    expect(out.tensors[0].name).toBe('big/kept');
+    expect(out.data.length).toBeGreaterThan(big.length);
+    expect(Buffer.compare(out.data.subarray(big.length), (await readFile(merged)).subarray(-(out.data.length - big.length)))).toBe(0);
+    expect(rssKiB * 1024).toBeLessThan(big.length / 2);
+    await Promise.all([...bigShards, bigOut, tampered].map((f) => rm(f, { force: true })));
   }, 180_000);
 
   it('bad arguments and files: one line on stderr, non-zero exit', async () => {

@@ -5,16 +5,18 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { RE2JS } from 're2js';
-import { mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { init } from '../entry/node.js';
 import { BitstackError, writeSafetensors, readSafetensors, isBlockTensor, type Bitstack, type ManyEntry, type StackedMatrix, type Stack, type StackFileTensor, type SafetensorsDtype } from '../core.js';
-import { loadModel, parseBudget, narrowExactly, FLOAT_DTYPES, type Budget, type Tensor } from './model.js';
+import { writeAtomically, writeAllAtomically } from './atomic.js';
+import { mergeShards, type ShardInfo } from './merge.js';
+import { loadModel, parseBudget, narrowExactly, originalsOf, FLOAT_DTYPES, type Budget, type Original, type Tensor } from './model.js';
 import { RTN_SCHEMES, rtn, rtnBits } from './rtn.js';
 import { loadTaskRunner, meanCosine, type WeightOverrides } from './task.js';
 import { SENTENCES } from './sentences.js';
@@ -55,7 +57,6 @@ function selected(t: Tensor, o: CompressOptions): boolean {
 }
 
 /** What a stack file records of each decomposed tensor, so `extract` writes it back as it was. */
-interface Original { dtype: SafetensorsDtype; shape: number[] }
 
 /** Which shard (of `count`) each chosen tensor belongs to: largest first, each to the least loaded shard (ties: the lowest). */
 function shardAssignment(chosen: Tensor[], count: number): number[] {
@@ -72,7 +73,6 @@ function shardAssignment(chosen: Tensor[], count: number): number[] {
 }
 
 /** The shard part of a stack file's metadata: which shard it is, and every decomposed name in model order. */
-interface ShardInfo { index: number; count: number; names: string[] }
 
 /**
  * Decomposes the selected matrices (or this shard's share of them) with a progress bar, on `jobs`
@@ -134,54 +134,6 @@ function keptTensors(bw: Bitstack, kept: Tensor[], keepDtype?: 'f16' | 'bf16') {
   return { tensors, asStored };
 }
 
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-
-/**
- * Writes bytes (or text) to `path` through a temporary name `<path>.partial-<pid>`, so an interrupted
- * run (SIGINT, SIGTERM, SIGHUP, a full disk) leaves no half-written or empty file; temporary files of
- * runs that were killed (SIGKILL: their process is gone) are removed first.
- */
-async function writeAtomically(path: string, bytes: Uint8Array | string): Promise<void> {
-  return writeAllAtomically([[path, bytes]]);
-}
-
-/** writeAtomically for several files that belong together: all are written, or none. */
-async function writeAllAtomically(files: Array<[string, Uint8Array | string]>): Promise<void> {
-  const tmps = files.map(([path]) => `${path}.partial-${process.pid}`);
-  const removeAll = () => Promise.all(tmps.map((t) => rm(t, { force: true })));
-  const cleanup = (signal: NodeJS.Signals) => { removeAll().finally(() => process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15))); };
-  for (const s of SIGNALS) process.once(s, cleanup);
-  try {
-    for (const [i, [path, bytes]] of files.entries()) {
-      await mkdir(dirname(path) || '.', { recursive: true });
-      await removeStalePartials(path);
-      await writeFile(tmps[i], bytes);
-    }
-    // Test seam (test/cli.test.ts): hold here, with the temporary files written, until a signal arrives.
-    if (process.env.BITSTACK_TEST_HOLD_WRITE === '1') {
-      process.stderr.write(`holding ${tmps.join(' ')}\n`);
-      await new Promise(() => setInterval(() => {}, 1000));
-    }
-    for (const [i, [path]] of files.entries()) await rename(tmps[i], path);
-  } finally {
-    for (const s of SIGNALS) process.off(s, cleanup);
-    await removeAll();
-  }
-}
-
-/** Removes `<path>.partial-<pid>` files whose process no longer runs. */
-async function removeStalePartials(path: string): Promise<void> {
-  const prefix = `${basename(path)}.partial-`;
-  for (const name of await readdir(dirname(path) || '.').catch(() => [] as string[])) {
-    if (!name.startsWith(prefix)) continue;
-    const pid = Number(name.slice(prefix.length));
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
-    let alive = true;
-    try { process.kill(pid, 0); } catch (e) { alive = (e as NodeJS.ErrnoException).code === 'EPERM'; }
-    if (!alive) await rm(join(dirname(path) || '.', name), { force: true });
-  }
-}
-
 /** An output must not be (or be a hard link of) an input: ARG error before anything is read or written. */
 async function checkNotAnInput(output: string, inputs: string[]): Promise<void> {
   const out = await stat(output).catch(() => null);
@@ -229,17 +181,7 @@ async function openStackFile(bw: Bitstack, path: string) {
   const file = readSafetensors(bytes);
   const names = new Set(Object.keys(st.matrices));
   const others = file.tensors.filter((t) => !isBlockTensor(t.name, names));
-  const originals = new Map<string, Original>();
-  if (file.metadata.originals) {
-    let parsed: unknown;
-    try { parsed = JSON.parse(file.metadata.originals); } catch { throw new BitstackError('FORMAT', `${path}: metadata "originals" is not JSON`); }
-    for (const [name, v] of Object.entries((parsed ?? {}) as Record<string, Original>)) {
-      const sm = names.has(name) ? st.matrices[name] : undefined;
-      if (!sm || !v || !Array.isArray(v.shape) || v.shape.reduce((p, d) => p * d, 1) !== sm.rows * sm.cols) throw new BitstackError('FORMAT', `${path}: metadata "originals" does not match ${JSON.stringify(name)}`);
-      if (!FLOAT_DTYPES.has(v.dtype)) throw new BitstackError('FORMAT', `${path}: metadata "originals": ${JSON.stringify(name)} has dtype ${String(v.dtype)}`);
-      originals.set(name, { dtype: v.dtype, shape: v.shape.slice() });
-    }
-  }
+  const originals = originalsOf(path, file.metadata, (name) => (names.has(name) ? st.matrices[name].rows * st.matrices[name].cols : undefined));
   return { st, file, others, originals };
 }
 
@@ -447,45 +389,8 @@ program.command('merge')
   .requiredOption('-o, --output <file>', 'the .safetensors file to write')
   .action(async (shards: string[], o: { output: string }) => {
     await checkNotAnInput(o.output, shards);
-    const bw = await init();
-    let info: ShardInfo | null = null;
-    const seen = new Map<number, string>();
-    const mats = Object.create(null) as Record<string, StackedMatrix>;
-    const originals = new Map<string, Original>();
-    let kept: StackFileTensor[] | null = null;
-    for (const path of shards) {
-      const { st, file, others, originals: orig } = await openStackFile(bw, path);
-      let si: ShardInfo;
-      try { si = JSON.parse(file.metadata.shard ?? 'null'); } catch { throw new BitstackError('FORMAT', `${path}: metadata "shard" is not JSON`); }
-      if (!si || !Number.isInteger(si.index) || !Number.isInteger(si.count) || !Array.isArray(si.names)) throw new BitstackError('FORMAT', `${path} is not a shard file (compress --shard i/N writes them)`);
-      if (info && (si.count !== info.count || JSON.stringify(si.names) !== JSON.stringify(info.names))) throw new BitstackError('ARG', `${path} is a shard of another compress (${si.count} shards of ${si.names.length} matrices)`);
-      if (seen.has(si.index)) throw new BitstackError('ARG', `${path} and ${seen.get(si.index)} are both shard ${si.index}`);
-      info = si;
-      seen.set(si.index, path);
-      const mine = others.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: file.data.slice(t.begin, t.end) }));
-      if (!kept) kept = mine;
-      else if (mine.length !== kept.length || mine.some((t, i) => t.name !== kept![i].name || t.dtype !== kept![i].dtype || Buffer.compare(t.bytes, kept![i].bytes) !== 0)) {
-        throw new BitstackError('ARG', `${path} keeps other tensors than ${shards[0]}: shards of different models or options`);
-      }
-      for (const [name, sm] of Object.entries(st.matrices)) {
-        if (Object.prototype.hasOwnProperty.call(mats, name)) throw new BitstackError('FORMAT', `${name} is in two shards`);
-        mats[name] = sm;
-        const og = orig.get(name);
-        if (og) originals.set(name, og);
-      }
-    }
-    const missing = info!.names.filter((n) => !Object.prototype.hasOwnProperty.call(mats, n));
-    if (seen.size !== info!.count || missing.length) throw new BitstackError('ARG', `${info!.count} shards are needed, ${seen.size} given${missing.length ? ` (missing: ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})` : ''}`);
-    // Model order, as an unsharded compress has them.
-    const ordered = Object.create(null) as Record<string, StackedMatrix>;
-    const orderedOriginals = Object.create(null) as Record<string, Original>;
-    for (const n of info!.names) {
-      ordered[n] = mats[n];
-      const og = originals.get(n);
-      if (og) orderedOriginals[n] = og;
-    }
-    await writeAtomically(o.output, stackFile(bw, ordered, kept!, orderedOriginals));
-    console.log(`wrote ${o.output}: ${info!.names.length} matrices from ${info!.count} shards`);
+    const { matrices, shards: count } = await mergeShards(shards, o.output);
+    console.log(`wrote ${o.output}: ${matrices} matrices from ${count} shards`);
   });
 
 program.command('info')

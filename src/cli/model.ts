@@ -58,7 +58,7 @@ export async function loadModel(bw: Bitstack, path: string): Promise<Tensor[]> {
 }
 
 /** Bytes [offset, offset + length) of an open file, in reads of at most 1 GiB (Node aborts on one read ≥ 2 GiB). */
-async function readRange(handle: FileHandle, path: string, offset: number, length: number): Promise<Uint8Array> {
+export async function readRange(handle: FileHandle, path: string, offset: number, length: number): Promise<Uint8Array> {
   if (length > 2 ** 32) throw new BitstackError('TOO_LARGE', `${path}: a tensor of ${length} bytes does not fit wasm32 memory`);
   const buf = new Uint8Array(length);
   for (let at = 0; at < length;) {
@@ -112,6 +112,27 @@ export function narrowExactly(bw: Bitstack, t: Tensor, to: 'f16' | 'bf16'): { dt
     if (v !== 0 && (h[i] & 0x7fff) === 0) return null;                  // underflow to zero
   }
   return { dtype: to === 'f16' ? 'F16' : 'BF16', bytes: new Uint8Array(h.buffer) };
+}
+
+/** A compressed matrix's dtype and shape in the original model (a stack file's metadata "originals"). */
+export interface Original { dtype: SafetensorsDtype; shape: number[] }
+
+/**
+ * A stack file's metadata "originals", checked: every name one of its matrices (`sizeOf` gives its
+ * rows·cols, undefined for other names) with as many values, and a float dtype.
+ */
+export function originalsOf(path: string, metadata: Record<string, string>, sizeOf: (name: string) => number | undefined): Map<string, Original> {
+  const originals = new Map<string, Original>();
+  if (!metadata.originals) return originals;
+  let parsed: unknown;
+  try { parsed = JSON.parse(metadata.originals); } catch { throw new BitstackError('FORMAT', `${path}: metadata "originals" is not JSON`); }
+  for (const [name, v] of Object.entries((parsed ?? {}) as Record<string, Original>)) {
+    const size = sizeOf(name);
+    if (size === undefined || !v || !Array.isArray(v.shape) || v.shape.reduce((p, d) => p * d, 1) !== size) throw new BitstackError('FORMAT', `${path}: metadata "originals" does not match ${JSON.stringify(name)}`);
+    if (!FLOAT_DTYPES.has(v.dtype)) throw new BitstackError('FORMAT', `${path}: metadata "originals": ${JSON.stringify(name)} has dtype ${String(v.dtype)}`);
+    originals.set(name, { dtype: v.dtype, shape: v.shape.slice() });
+  }
+  return originals;
 }
 
 /** A budget as written on the command line: "1234", "3.5GB", "512MiB" (bytes) or "2.25bits" (per compressed parameter). */

@@ -200,6 +200,8 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
 export interface SafetensorsReader {
   metadata: Record<string, string>;
   tensors: SafetensorsEntry[];
+  /** Where the data section starts: a tensor's bytes are [dataStart + begin, dataStart + end) of the file. */
+  dataStart: number;
   /** The bytes of one tensor (read on demand). */
   read(entry: SafetensorsEntry): Promise<Uint8Array>;
 }
@@ -213,7 +215,7 @@ export async function openSafetensors(readAt: (offset: number, length: number) =
   const n = headerLength(await readAt(0, Math.min(8, size)), size);
   const dataStart = 8 + n;
   const { metadata, tensors } = parseHeader(await readAt(8, n), size - dataStart);
-  return { metadata, tensors, read: (e) => readAt(dataStart + e.begin, e.end - e.begin) };
+  return { metadata, tensors, dataStart, read: (e) => readAt(dataStart + e.begin, e.end - e.begin) };
 }
 
 /**
@@ -273,11 +275,16 @@ export function tensorBytes(file: SafetensorsFile, entry: SafetensorsEntry): Uin
   return file.data.subarray(entry.begin, entry.end);
 }
 
-/** Writes a safetensors file; tensors' data are laid out in the order given. */
-export function writeSafetensors(
-  tensors: { name: string; dtype: SafetensorsDtype; shape: number[]; bytes: Uint8Array }[],
-  metadata: Record<string, string> = {},
-): Uint8Array {
+/** A tensor as a safetensors header lists it: its data's length in bytes, the data itself elsewhere. */
+export interface SafetensorsLayoutEntry { name: string; dtype: SafetensorsDtype; shape: number[]; byteLength: number }
+
+/**
+ * The first bytes of a safetensors file whose tensors' data follow in the order given: the 8-byte
+ * header length and the JSON header, padded with spaces to 8 bytes. `dataLength`: the bytes of data
+ * that must follow. writeSafetensors is this header and the data; a writer that streams the data
+ * (`bitstack-wasm merge`) writes the same bytes.
+ */
+export function safetensorsHeader(tensors: SafetensorsLayoutEntry[], metadata: Record<string, string> = {}): { header: Uint8Array; dataLength: number } {
   // No prototype: names such as __proto__ or constructor are ordinary keys.
   const header = Object.create(null) as Record<string, unknown>;
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
@@ -285,19 +292,30 @@ export function writeSafetensors(
   for (const t of tensors) {
     if (!isDtype(t.dtype)) throw new BitstackError('ARG', `${t.name}: unsupported dtype ${String(t.dtype)}`);
     const count = t.shape.reduce((p, d) => p * d, 1);
-    if (t.bytes.length !== count * SIZES[t.dtype]) throw new BitstackError('ARG', `${t.name}: ${t.bytes.length} bytes for shape [${t.shape}] of ${t.dtype}`);
+    if (t.byteLength !== count * SIZES[t.dtype]) throw new BitstackError('ARG', `${t.name}: ${t.byteLength} bytes for shape [${t.shape}] of ${t.dtype}`);
     if (t.name === '__metadata__' || Object.prototype.hasOwnProperty.call(header, t.name)) throw new BitstackError('ARG', `duplicate or reserved tensor name ${t.name}`);
-    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.bytes.length] };
-    offset += t.bytes.length;
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.byteLength] };
+    offset += t.byteLength;
   }
   const json = encodeUtf8(JSON.stringify(header));
   // Pad the header with spaces to 8 bytes, so the data section is aligned.
   const padded = Math.ceil(json.length / 8) * 8;
-  const out = new Uint8Array(8 + padded + offset);
+  const out = new Uint8Array(8 + padded);
   new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
   out.set(json, 8);
   out.fill(0x20, 8 + json.length, 8 + padded);
-  let at = 8 + padded;
+  return { header: out, dataLength: offset };
+}
+
+/** Writes a safetensors file; tensors' data are laid out in the order given. */
+export function writeSafetensors(
+  tensors: { name: string; dtype: SafetensorsDtype; shape: number[]; bytes: Uint8Array }[],
+  metadata: Record<string, string> = {},
+): Uint8Array {
+  const { header, dataLength } = safetensorsHeader(tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, byteLength: t.bytes.length })), metadata);
+  const out = new Uint8Array(header.length + dataLength);
+  out.set(header);
+  let at = header.length;
   for (const t of tensors) { out.set(t.bytes, at); at += t.bytes.length; }
   return out;
 }

@@ -68,13 +68,66 @@ function checkOrder(mats: Record<string, StackedMatrix>, order: unknown): StackO
   return (order as StackOrder).map(([n, i]) => [n, i]);
 }
 
+/**
+ * @internal What the default order and a stack file's layout need of a matrix: a StackedMatrix in
+ * memory, or a matrix of a stack file's header (`bitstack-wasm merge` lays shards out unread).
+ * `B`: where a tensor's bytes are (in memory, or a range of a file).
+ */
+export interface StackLayoutMatrix<B extends { byteLength: number }> {
+  readonly rows: number; readonly cols: number; readonly factors: FactorType;
+  readonly ranks: readonly number[]; readonly blockCount: number;
+  readonly norm: number; readonly relativeErrors: ArrayLike<number>;
+  blockByteLength(i: number): number;
+  /** The F32 [cols] activation scale, when one was used. */
+  scaleBytes(): B | null;
+  /** Block i's stored parts. */
+  blockParts(i: number): { signs: B; a: B; aScale?: B; b: B; bScale?: B };
+}
+
+/** @internal A tensor of a stack file's layout, its bytes wherever `B` says. */
+export interface StackLayoutTensor<B> { name: string; dtype: SafetensorsDtype; shape: number[]; src: B }
+
+/**
+ * @internal The tensors of a stack file in file order, and its metadata (see Stack.toSafetensors):
+ * the one layout both toSafetensors and a streaming writer (`bitstack-wasm merge`) follow.
+ */
+export function stackFileLayout<B extends { byteLength: number }>(
+  matrices: Record<string, StackLayoutMatrix<B>>, order: ReadonlyArray<readonly [string, number]>,
+  prepend: Array<StackLayoutTensor<B>>, extra: Record<string, string>,
+): { tensors: Array<StackLayoutTensor<B>>; metadata: Record<string, string> } {
+  const tensors = [...prepend];
+  const info = Object.create(null) as Record<string, unknown>;
+  for (const [name, sm] of Object.entries(matrices)) {
+    const scale = sm.scaleBytes();
+    if (scale) tensors.push({ name: `${name}.scale`, dtype: 'F32', shape: [sm.cols], src: scale });
+    info[name] = { rows: sm.rows, cols: sm.cols, factors: sm.factors, ranks: sm.ranks, blocks: sm.blockCount, norm: sm.norm, relativeErrors: Array.from(sm.relativeErrors) };
+  }
+  for (const [name, i] of order) {
+    const sm = matrices[name], d = sm.blockParts(i), k = sm.ranks[i];
+    tensors.push({ name: `${name}.qweight_${i}`, dtype: 'U8', shape: [d.signs.byteLength], src: d.signs });
+    const dtype = sm.factors === 'int8' ? 'I8' : 'F16';
+    tensors.push({ name: `${name}.u_${i}`, dtype, shape: [sm.rows, k], src: d.a });
+    if (d.aScale) tensors.push({ name: `${name}.u_scale_${i}`, dtype: 'F16', shape: [k], src: d.aScale });
+    tensors.push({ name: `${name}.vt_${i}`, dtype, shape: [k, sm.cols], src: d.b });
+    if (d.bScale) tensors.push({ name: `${name}.vt_scale_${i}`, dtype: 'F16', shape: [k], src: d.bScale });
+  }
+  const metadata: Record<string, string> = Object.create(null);
+  for (const [k, v] of Object.entries(extra)) metadata[k] = v;
+  Object.assign(metadata, { format: FORMAT, version: VERSION, order: JSON.stringify(order), matrices: JSON.stringify(info) });
+  return { tensors, metadata };
+}
+
+/** What the default order needs of a matrix. */
+type OrderMatrix = Pick<StackLayoutMatrix<Uint8Array>, 'blockCount' | 'norm' | 'relativeErrors' | 'blockByteLength'>;
+
 /** ‖ΔW‖² removed by block i of a matrix, per byte (NaN when the errors are unknown). */
-function gainPerByte(sm: StackedMatrix, i: number, weight: number): number {
+function gainPerByte(sm: OrderMatrix, i: number, weight: number): number {
   const before = i === 0 ? 1 : sm.relativeErrors[i - 1], after = sm.relativeErrors[i];
   return weight * sm.norm * sm.norm * (before * before - after * after) / sm.blockByteLength(i);
 }
 
-function defaultOrder(mats: Record<string, StackedMatrix>, levelByLevel: boolean, importance: Record<string, number>): StackOrder {
+/** @internal The data-free order (see StackOptions.levelByLevel). */
+export function defaultOrder(mats: Record<string, OrderMatrix>, levelByLevel: boolean, importance: Record<string, number>): StackOrder {
   const names = Object.keys(mats).sort();
   const next = new Map(names.map((n) => [n, 0]));
   const order: StackOrder = [];
@@ -196,27 +249,22 @@ export class Stack {
     opts = options('opts', opts);
     if (opts.prepend !== undefined && !Array.isArray(opts.prepend)) throw new BitstackError('ARG', 'opts.prepend must be an array of tensors');
     for (const v of Object.values(options('opts.metadata', opts.metadata))) if (typeof v !== 'string') throw new BitstackError('ARG', 'opts.metadata values must be strings');
-    const tensors: StackFileTensor[] = [...(opts.prepend ?? [])];
-    const info = Object.create(null) as Record<string, unknown>;
-    for (const [name, sm] of Object.entries(this.matrices)) {
-      const scale = sm.scale;
-      if (scale) tensors.push({ name: `${name}.scale`, dtype: 'F32', shape: [sm.cols], bytes: new Uint8Array(scale.buffer) });
-      info[name] = { rows: sm.rows, cols: sm.cols, factors: sm.factors, ranks: sm.ranks, blocks: sm.blockCount, norm: sm.norm, relativeErrors: Array.from(sm.relativeErrors) };
-    }
     const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-    for (const [name, i] of this.order) {
-      const sm = this.matrices[name], d = sm.blockData(i), k = sm.ranks[i];
-      tensors.push({ name: `${name}.qweight_${i}`, dtype: 'U8', shape: [d.signs.length], bytes: d.signs });
-      const dtype = sm.factors === 'int8' ? 'I8' : 'F16';
-      tensors.push({ name: `${name}.u_${i}`, dtype, shape: [sm.rows, k], bytes: bytesOf(d.a) });
-      if (d.aScale) tensors.push({ name: `${name}.u_scale_${i}`, dtype: 'F16', shape: [k], bytes: bytesOf(d.aScale) });
-      tensors.push({ name: `${name}.vt_${i}`, dtype, shape: [k, sm.cols], bytes: bytesOf(d.b) });
-      if (d.bScale) tensors.push({ name: `${name}.vt_scale_${i}`, dtype: 'F16', shape: [k], bytes: bytesOf(d.bScale) });
+    const layout = Object.create(null) as Record<string, StackLayoutMatrix<Uint8Array>>;
+    for (const [name, sm] of Object.entries(this.matrices)) {
+      layout[name] = {
+        rows: sm.rows, cols: sm.cols, factors: sm.factors, ranks: sm.ranks, blockCount: sm.blockCount, norm: sm.norm,
+        relativeErrors: sm.relativeErrors, blockByteLength: (i) => sm.blockByteLength(i),
+        scaleBytes: () => (sm.scale ? new Uint8Array(sm.scale.buffer) : null),
+        blockParts: (i) => {
+          const d = sm.blockData(i);
+          return { signs: d.signs, a: bytesOf(d.a), b: bytesOf(d.b), ...(d.aScale ? { aScale: bytesOf(d.aScale), bScale: bytesOf(d.bScale!) } : {}) };
+        },
+      };
     }
-    const metadata: Record<string, string> = Object.create(null);
-    for (const [k, v] of Object.entries(opts.metadata ?? {})) metadata[k] = v;
-    Object.assign(metadata, { format: FORMAT, version: VERSION, order: JSON.stringify(this.order), matrices: JSON.stringify(info) });
-    return writeSafetensors(tensors, metadata);
+    const prepend = (opts.prepend ?? []).map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, src: t.bytes }));
+    const { tensors, metadata } = stackFileLayout(layout, this.order, prepend, opts.metadata ?? {});
+    return writeSafetensors(tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: t.src })), metadata);
   }
 }
 
