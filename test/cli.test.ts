@@ -29,6 +29,16 @@ async function fails(...args: string[]): Promise<string> {
   throw new Error(`bitstack-wasm ${args.join(' ')} should have failed`);
 }
 
+/** Runs the CLI in a child process and returns its peak resident memory in bytes: Linux's VmHWM (getrusage's maxRSS would count the pages of the forking test process too). */
+async function peakMemory(...args: string[]): Promise<number> {
+  const probe = `import { readFileSync } from 'node:fs';
+    process.on('exit', () => process.stderr.write(/VmHWM:.*/.exec(readFileSync('/proc/self/status', 'utf8'))[0] + '\\n'));
+    process.argv = [process.argv[0], ${JSON.stringify(cli)}, ...${JSON.stringify(args)}];
+    await import(${JSON.stringify(pathToFileURL(cli).href)});`;
+  const r = await run(process.execPath, ['--input-type=module', '-e', probe], { maxBuffer: 16 << 20 });
+  return 1024 * Number(/VmHWM:\s*(\d+) kB/.exec(r.stderr)![1]);
+}
+
 describe('CLI', () => {
   let dir: string;
   beforeAll(async () => {
@@ -151,6 +161,41 @@ describe('CLI', () => {
     }
     expect(byName.get('a.weight')!.dtype).toBe('F32');
     expect(byName.get('b.weight')!.dtype).toBe('BF16');
+  }, 120_000);
+
+  it('safetensors, one file or a folder of them: compress --shard reads the kept tensors and its own matrices only; merge gives the unsharded bytes', async () => {
+    const input = join(dir, 'in.safetensors'), whole = join(dir, 'in.bitstack.safetensors'); // from the test above
+    const args = ['--blocks', '2', '--rank', '8', '--factors', 'f16', '-q'];
+    const shards = [0, 1].map((i) => join(dir, `in-shard-${i}.safetensors`));
+    for (const [i, s] of shards.entries()) await bitstack('compress', input, '-o', s, '--shard', `${i}/2`, ...args);
+    const merged = join(dir, 'in-merged.safetensors');
+    await bitstack('merge', ...shards, '-o', merged);
+    expect(Buffer.compare(await readFile(merged), await readFile(whole))).toBe(0);
+    // The same model as a folder of two files (the usual sharded checkpoint, beside its index JSON): the same bytes.
+    const f = readSafetensors(new Uint8Array(await readFile(input)));
+    const entries = f.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: f.data.subarray(t.begin, t.end) }));
+    const folder = join(dir, 'in-folder');
+    await mkdir(folder, { recursive: true });
+    await writeFile(join(folder, 'model-00001-of-00002.safetensors'), writeSafetensors(entries.slice(0, 2)));
+    await writeFile(join(folder, 'model-00002-of-00002.safetensors'), writeSafetensors(entries.slice(2)));
+    await writeFile(join(folder, 'model.safetensors.index.json'), '{}');
+    const fromFolder = join(dir, 'in-folder.bitstack.safetensors');
+    await bitstack('compress', folder, '-o', fromFolder, ...args);
+    expect(Buffer.compare(await readFile(fromFolder), await readFile(whole))).toBe(0);
+    // A 256 MiB matrix beside a small one: the largest goes to shard 0, so shard 1 never reads it.
+    const huge = join(dir, 'huge.safetensors');
+    const big = new Float32Array(8192 * 8192).fill(0.5);
+    await writeFile(huge, writeSafetensors([
+      { name: 'big.weight', dtype: 'F32', shape: [8192, 8192], bytes: new Uint8Array(big.buffer) },
+      ...f.tensors.filter((t) => t.name !== 'b.weight').map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: f.data.subarray(t.begin, t.end) })),
+    ]));
+    const out = join(dir, 'huge-shard-1.safetensors');
+    const peak = await peakMemory('compress', huge, '-o', out, '--shard', '1/2', ...args);
+    const shard = readSafetensors(new Uint8Array(await readFile(out)));
+    expect(JSON.parse(shard.metadata.shard)).toEqual({ index: 1, count: 2, names: ['big.weight', 'a.weight'] });
+    expect(shard.tensors.some((t) => t.name.startsWith('a.weight.u_')) && !shard.tensors.some((t) => t.name.startsWith('big.weight'))).toBe(true);
+    expect(peak).toBeLessThan(big.byteLength * 0.75);
+    await rm(huge, { force: true });
   }, 120_000);
 
   it('a hostile tfjs manifest: paths outside the folder, links out of it, device files, oversized shards are FORMAT errors', async () => {
@@ -334,19 +379,12 @@ describe('CLI', () => {
       bigShards.push(path);
     }
     const bigOut = join(dir, 'big-merged.safetensors');
-    // The CLI run in-process with its peak resident memory printed on exit: Linux's VmHWM (getrusage's
-    // maxRSS would count the pages of the forking test process too).
-    const probe = `import { readFileSync } from 'node:fs';
-      process.on('exit', () => process.stderr.write(/VmHWM:.*/.exec(readFileSync('/proc/self/status', 'utf8'))[0] + '\\n'));
-      process.argv = [process.argv[0], ${JSON.stringify(cli)}, 'merge', ...${JSON.stringify(bigShards)}, '-o', ${JSON.stringify(bigOut)}];
-      await import(${JSON.stringify(pathToFileURL(cli).href)});`;
-    const r = await run(process.execPath, ['--input-type=module', '-e', probe], { maxBuffer: 16 << 20 });
-    const rssKiB = Number(/VmHWM:\s*(\d+) kB/.exec(r.stderr)![1]);
+    const peak = await peakMemory('merge', ...bigShards, '-o', bigOut);
     const out = readSafetensors(new Uint8Array(await readFile(bigOut)));
     expect(out.tensors[0].name).toBe('big/kept');
     expect(out.data.length).toBeGreaterThan(big.length);
     expect(Buffer.compare(out.data.subarray(big.length), (await readFile(merged)).subarray(-(out.data.length - big.length)))).toBe(0);
-    expect(rssKiB * 1024).toBeLessThan(big.length / 2);
+    expect(peak).toBeLessThan(big.length / 2);
     await Promise.all([...bigShards, bigOut, tampered].map((f) => rm(f, { force: true })));
   }, 180_000);
 

@@ -16,7 +16,7 @@ import { init } from '../entry/node.js';
 import { BitstackError, writeSafetensors, readSafetensors, isBlockTensor, type Bitstack, type ManyEntry, type StackedMatrix, type Stack, type StackFileTensor, type SafetensorsDtype } from '../core.js';
 import { writeAtomically, writeAllAtomically } from './atomic.js';
 import { mergeShards, type ShardInfo } from './merge.js';
-import { loadModel, parseBudget, narrowExactly, originalsOf, FLOAT_DTYPES, type Budget, type Original, type Tensor } from './model.js';
+import { loadModel, parseBudget, narrowExactly, originalsOf, FLOAT_DTYPES, type Budget, type Original, type ReadFilter, type Tensor, type TensorHeader } from './model.js';
 import { RTN_SCHEMES, rtn, rtnBits } from './rtn.js';
 import { loadTaskRunner, meanCosine, type WeightOverrides } from './task.js';
 import { SENTENCES } from './sentences.js';
@@ -49,30 +49,38 @@ function matrixShape(t: { shape: number[] }): [number, number] | null {
 }
 
 /** Which tensors are decomposed: floating, 2-D (after leading 1s), both sides ≥ minDim, not embeddings or heads (unless included), and the filters. */
-function selected(t: Tensor, o: CompressOptions): boolean {
+function selected(t: TensorHeader, o: CompressOptions): boolean {
   const shape = matrixShape(t);
   if (!FLOAT_DTYPES.has(t.dtype) || !shape || Math.min(...shape) < o.minDim) return false;
   if (o.include) return o.include.test(t.name) && !(o.exclude?.test(t.name));
   return !/embed|lm_head/i.test(t.name) && !(o.exclude?.test(t.name));
 }
 
-/** What a stack file records of each decomposed tensor, so `extract` writes it back as it was. */
-
 /** Which shard (of `count`) each chosen tensor belongs to: largest first, each to the least loaded shard (ties: the lowest). */
-function shardAssignment(chosen: Tensor[], count: number): number[] {
+function shardAssignment(chosen: TensorHeader[], count: number): number[] {
   const load = new Array<number>(count).fill(0);
   const owner = new Array<number>(chosen.length);
-  const bySize = chosen.map((_, i) => i).sort((a, b) => chosen[b].bytes.length - chosen[a].bytes.length || a - b);
+  const bySize = chosen.map((_, i) => i).sort((a, b) => chosen[b].byteLength - chosen[a].byteLength || a - b);
   for (const i of bySize) {
     let best = 0;
     for (let s = 1; s < count; s++) if (load[s] < load[best]) best = s;
     owner[i] = best;
-    load[best] += chosen[i].bytes.length;
+    load[best] += chosen[i].byteLength;
   }
   return owner;
 }
 
-/** The shard part of a stack file's metadata: which shard it is, and every decomposed name in model order. */
+/** For `compress --shard i/N`: read only the kept tensors and this shard's matrices (loadModel's filter). */
+function shardReads(o: CompressOptions): ReadFilter | undefined {
+  const shard = o.shard;
+  if (!shard) return undefined;
+  return (headers) => {
+    const chosen = headers.filter((t) => selected(t, o));
+    const owner = shardAssignment(chosen, shard.count);
+    const others = new Set(chosen.filter((_, i) => owner[i] !== shard.index));
+    return (t) => !others.has(t);
+  };
+}
 
 /**
  * Decomposes the selected matrices (or this shard's share of them) with a progress bar, on `jobs`
@@ -90,7 +98,7 @@ async function compressTensors(bw: Bitstack, tensors: Tensor[], o: CompressOptio
   const owner = o.shard ? shardAssignment(chosen, o.shard.count) : null;
   const mine = owner ? chosen.filter((_, i) => owner[i] === o.shard!.index) : chosen;
   const bar = new SingleBar({ format: ' {bar} {percentage}% | ETA {eta_formatted} | {matrix} block {block}/{blocks}', hideCursor: true, noTTYOutput: false, stream: process.stderr }, Presets.shades_classic);
-  const work = mine.reduce((s, t) => s + t.bytes.length, 0);
+  const work = mine.reduce((s, t) => s + t.byteLength, 0);
   if (!o.quiet) bar.start(Math.max(1, work * o.blocks), 0, { matrix: '', block: 0, blocks: o.blocks });
   const mats = Object.create(null) as Record<string, StackedMatrix>;
   const originals = Object.create(null) as Record<string, Original>;
@@ -102,7 +110,7 @@ async function compressTensors(bw: Bitstack, tensors: Tensor[], o: CompressOptio
     // bw.decomposeMany: `jobs` worker threads (each with this instance's module: the same bytes for any
     // number), largest matrices first; one job: this thread.
     const blocksDone = new Map<string, number>();
-    const sizes = new Map(mine.map((t) => [t.name, t.bytes.length]));
+    const sizes = new Map(mine.map((t) => [t.name, t.byteLength]));
     const matrices = Object.create(null) as Record<string, ManyEntry>;
     for (const t of mine) { const [m, n] = matrixShape(t)!; matrices[t.name] = [t.floats(), m, n, optionsFor(t)]; }
     const got = await bw.decomposeMany(matrices, {
@@ -373,7 +381,7 @@ compressOptions(program.command('compress')
     await checkNotAnInput(o.output, [model]);
     const bw = await init();
     const t0 = Date.now();
-    const { mats, originals, kept, shard } = await compressTensors(bw, await loadModel(bw, model), o);
+    const { mats, originals, kept, shard } = await compressTensors(bw, await loadModel(bw, model, shardReads(o)), o);
     const { tensors, asStored } = keptTensors(bw, kept, o.keepDtype);
     if (shard && !Object.keys(mats).length) throw new BitstackError('ARG', `shard ${shard.index}/${shard.count} holds no matrix: the model has only ${shard.names.length} to decompose`);
     await writeAtomically(o.output, stackFile(bw, mats, tensors, originals, shard));

@@ -5,55 +5,86 @@
 
 import { open, readFile, readdir, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
-import { BitstackError, readTfjsModel, openSafetensors, type Bitstack, type SafetensorsDtype } from '../core.js';
+import { BitstackError, readTfjsModel, openSafetensors, type Bitstack, type SafetensorsDtype, type SafetensorsReader } from '../core.js';
 
-export interface Tensor {
+/** A tensor as its model file's header describes it. */
+export interface TensorHeader {
   name: string;
   shape: number[];
   /** The dtype the values are stored in (tfjs float32/float16/int32/bool → F32/F16/I32/BOOL). */
   dtype: SafetensorsDtype;
-  /** The values as stored, little-endian. */
+  /** Bytes of its values as stored. */
+  byteLength: number;
+}
+
+export interface Tensor extends TensorHeader {
+  /** The values as stored, little-endian (a tensor loadModel was told not to read throws here). */
   bytes: Uint8Array;
   /** float32 values (floating dtypes only; computed on first use). */
   floats(): Float32Array;
 }
 
+/** Which tensors loadModel reads, decided from every tensor's header (in file order). */
+export type ReadFilter = (headers: TensorHeader[]) => (header: TensorHeader) => boolean;
+
 export const FLOAT_DTYPES: ReadonlySet<SafetensorsDtype> = new Set(['F32', 'F16', 'BF16', 'F64']);
 
 const TFJS_DTYPES: Record<string, SafetensorsDtype> = { float32: 'F32', float16: 'F16', int32: 'I32', bool: 'BOOL' };
 
-/** Loads every tensor of a model: a tfjs model.json (or its folder) or a .safetensors file (or a folder of them). */
-export async function loadModel(bw: Bitstack, path: string): Promise<Tensor[]> {
+/**
+ * Loads the tensors of a model: a tfjs model.json (or its folder) or a .safetensors file (or a folder
+ * of them). Safetensors are read header first, then tensor by tensor through positioned reads (no
+ * file is held whole), and only the tensors `read` picks (default all): a compress shard reads its
+ * own matrices and the kept tensors, not the whole model. tfjs models are read whole.
+ */
+export async function loadModel(bw: Bitstack, path: string, read?: ReadFilter): Promise<Tensor[]> {
   const info = await stat(path).catch(() => { throw new BitstackError('ARG', `no such file or folder: ${path}`); });
   if (info.isDirectory()) {
     const files = (await readdir(path)).sort();
-    if (files.includes('model.json')) return loadModel(bw, join(path, 'model.json'));
+    if (files.includes('model.json')) return loadModel(bw, join(path, 'model.json'), read);
     const shards = files.filter((f) => f.endsWith('.safetensors'));
     if (!shards.length) throw new BitstackError('ARG', `${path} holds neither model.json nor .safetensors files`);
-    const all: Tensor[] = [];
-    for (const f of shards) all.push(...await loadModel(bw, join(path, f)));
-    return all;
+    return loadSafetensors(bw, shards.map((f) => join(path, f)), read);
   }
   if (path.endsWith('.json')) {
     let json: unknown;
     try { json = JSON.parse(await readFile(path, 'utf8')); } catch (e) { throw new BitstackError('FORMAT', `${path}: not JSON (${(e as Error).message})`); }
     const dir = await realpath(dirname(path));
     const tensors = await readTfjsModel(json, (p, maxBytes) => readShardFile(dir, p, maxBytes));
-    return tensors.map((t) => ({ name: t.name, shape: t.shape, dtype: TFJS_DTYPES[t.dtype], bytes: t.bytes, floats: () => t.data }));
+    return tensors.map((t) => ({ name: t.name, shape: t.shape, dtype: TFJS_DTYPES[t.dtype], byteLength: t.bytes.length, bytes: t.bytes, floats: () => t.data }));
   }
-  // Tensor by tensor through positioned reads: the file is never held whole.
-  const handle = await open(path, 'r');
+  return loadSafetensors(bw, [path], read);
+}
+
+/** The tensors of safetensors files (one model): every header first, then the tensors `read` picks. */
+async function loadSafetensors(bw: Bitstack, paths: string[], read?: ReadFilter): Promise<Tensor[]> {
+  const handles: FileHandle[] = [], readers: SafetensorsReader[] = [];
   try {
-    const file = await openSafetensors((offset, length) => readRange(handle, path, offset, length), info.size);
+    for (const path of paths) {
+      const { size } = await stat(path);
+      const handle = await open(path, 'r');
+      handles.push(handle);
+      readers.push(await openSafetensors((offset, length) => readRange(handle, path, offset, length), size));
+    }
+    const headers = readers.flatMap((reader) => reader.tensors.map((t) => ({ name: t.name, shape: t.shape, dtype: t.dtype, byteLength: t.end - t.begin })));
+    const wanted = read ? read(headers) : () => true;
     const out: Tensor[] = [];
-    for (const t of file.tensors) {
-      const bytes = await file.read(t);
-      let cached: Float32Array | undefined;
-      out.push({ name: t.name, shape: t.shape, dtype: t.dtype, bytes, floats: () => (cached ??= decode(bw, t.name, t.dtype, bytes)) });
+    let h = 0;
+    for (const reader of readers) {
+      for (const t of reader.tensors) {
+        const header = headers[h++];
+        if (!wanted(header)) {
+          out.push({ ...header, get bytes(): Uint8Array { throw new BitstackError('ARG', `${header.name} was not read`); }, floats: () => { throw new BitstackError('ARG', `${header.name} was not read`); } });
+          continue;
+        }
+        const bytes = await reader.read(t);
+        let cached: Float32Array | undefined;
+        out.push({ ...header, bytes, floats: () => (cached ??= decode(bw, t.name, t.dtype, bytes)) });
+      }
     }
     return out;
   } finally {
-    await handle.close();
+    await Promise.all(handles.map((handle) => handle.close()));
   }
 }
 
