@@ -32,7 +32,7 @@ async function readShard(shard: OpenShard) {
   const file = await openSafetensors((offset, length) => readRange(shard.handle, shard.path, offset, length), shard.size);
   let si: ShardInfo;
   try { si = JSON.parse(file.metadata.shard ?? 'null'); } catch { throw new BitstackError('FORMAT', `${shard.path}: metadata "shard" is not JSON`); }
-  if (!si || !Number.isInteger(si.index) || !Number.isInteger(si.count) || !Array.isArray(si.names) || !si.names.every((n) => typeof n === 'string')) {
+  if (!si || !Number.isInteger(si.count) || !(si.count >= 1) || !Number.isInteger(si.index) || !(si.index >= 0 && si.index < si.count) || !Array.isArray(si.names) || !si.names.every((n) => typeof n === 'string')) {
     throw new BitstackError('FORMAT', `${shard.path} is not a shard file (compress --shard i/N writes them)`);
   }
   const { plans } = planStack(file.tensors, file.metadata);
