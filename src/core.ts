@@ -48,7 +48,7 @@ export type { MatmulOptions } from './ops/matmul.js';
 export type { SvdOptions, SvdResult } from './ops/svd.js';
 export type { DctSelectOptions, Projection } from './ops/dct.js';
 export { StackedMatrix, type StackedMatrixData, type DecomposeOptions, type DecomposeAsyncOptions, type DecomposeProgress, type BlockData, type FactorType } from './ops/bitstack.js';
-export { Stack, isBlockTensor, type StackOptions, type StackOrder, type BudgetOptions, type StackFileTensor } from './ops/stack.js';
+export { Stack, StackBudget, isBlockTensor, type BudgetMatrix, type StackOptions, type StackOrder, type BudgetOptions, type StackFileTensor } from './ops/stack.js';
 export { readSafetensors, writeSafetensors, openSafetensors, streamSafetensors, type SafetensorsFile, type SafetensorsEntry, type SafetensorsDtype, type SafetensorsReader } from './formats/safetensors.js';
 export { WasmMatrix } from './matrix.js';
 export type { StackSource, OpenStackOptions, LiveStack, LoadProgress, KeptTensor } from './ops/open.js';

@@ -3,7 +3,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtemp, mkdir, readFile, rm, symlink, truncate, writeFile, readdir, link as link_ } from 'node:fs/promises';
+import { appendFile, mkdtemp, mkdir, readFile, rm, symlink, truncate, writeFile, readdir, link as link_ } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -263,11 +263,29 @@ describe('CLI', () => {
     const other = join(dir, 'other.safetensors');
     await writeFile(other, writeSafetensors([{ name: 'constructor', dtype: 'F32', shape: [20, 80], bytes: new Uint8Array(4 * 1600) }]));
     expect(await fails('eval', other, join(dir, 'proto.bitstack.safetensors'), '-o', join(dir, 'ev'))).toMatch(/^bitstack-wasm: SHAPE: constructor is \[20,80\]/);
-    // A stack file over 4 GiB (sparse): TOO_LARGE, not "no such file".
+    // A stack file over 4 GiB (sparse): eval reads a stack whole, so TOO_LARGE, not "no such file"; info reads
+    // its header only: a FORMAT error for this one, whose header is zeros…
     const huge = join(dir, 'huge.safetensors');
     await writeFile(huge, '');
     await truncate(huge, 2 ** 32 + 16);
-    expect(await fails('info', huge)).toMatch(/^bitstack-wasm: TOO_LARGE: .* is 4294967312 bytes/);
+    expect(await fails('eval', model, huge, '-o', join(dir, 'ev'))).toMatch(/^bitstack-wasm: TOO_LARGE: .* is 4294967312 bytes/);
+    expect(await fails('info', huge)).toMatch(/^bitstack-wasm: FORMAT: /);
+    // …and the stack of ffn.safetensors (the first test's) behind a 4 GiB kept tensor (a hole) reads as that stack.
+    const small = new Uint8Array(await readFile(join(dir, 'ffn.safetensors')));
+    const f = readSafetensors(small);
+    const entries: Record<string, unknown> = { __metadata__: f.metadata, pad: { dtype: 'U8', shape: [2 ** 32], data_offsets: [0, 2 ** 32] } };
+    for (const t of f.tensors) entries[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [2 ** 32 + t.begin, 2 ** 32 + t.end] };
+    const hjson = new TextEncoder().encode(JSON.stringify(entries));
+    const hhead = new Uint8Array(8 + hjson.length);
+    new DataView(hhead.buffer).setBigUint64(0, BigInt(hjson.length), true);
+    hhead.set(hjson, 8);
+    await writeFile(huge, hhead);
+    await truncate(huge, hhead.length + 2 ** 32);
+    await appendFile(huge, f.data);
+    const [hugeInfo, smallInfo] = [(await bitstack('info', huge)).stdout, (await bitstack('info', join(dir, 'ffn.safetensors'))).stdout];
+    expect(hugeInfo.split('\n').slice(1, 2)).toEqual(smallInfo.split('\n').slice(1, 2)); // the matrix line
+    const [, others, keptBytes] = /; (\d+) other tensors \((\d+) bytes\)/.exec(smallInfo)!;
+    expect(hugeInfo).toContain(`; ${Number(others) + 1} other tensors (${Number(keptBytes) + 2 ** 32} bytes)`);
     // A model with one tensor of 2^31 + 8 bytes (sparse): read in pieces (one read of ≥ 2 GiB aborts Node),
     // then too large to decompose in wasm32: a typed error.
     const bigModel = join(dir, 'big-model.safetensors');
@@ -385,7 +403,17 @@ describe('CLI', () => {
     expect(out.data.length).toBeGreaterThan(big.length);
     expect(Buffer.compare(out.data.subarray(big.length), (await readFile(merged)).subarray(-(out.data.length - big.length)))).toBe(0);
     expect(peak).toBeLessThan(big.length / 2);
-    await Promise.all([...bigShards, bigOut, tampered].map((f) => rm(f, { force: true })));
+    // extract and info read it by its header, then a range at a time (one matrix at once): the same memory bound.
+    const dense = join(dir, 'big-dense.safetensors');
+    const extractPeak = await peakMemory('extract', bigOut, '--budget', '3bits', '-o', dense);
+    const d = readSafetensors(new Uint8Array(await readFile(dense)));
+    expect(d.tensors[0].name).toBe('big/kept');
+    expect(d.data.subarray(0, big.length).every((v) => v === 7)).toBe(true);
+    // The four FFN kernels, rebuilt in their original shape and dtype.
+    const rebuilt = d.tensors.filter((t) => t.name.includes('FFN/conv') && t.shape.length === 2);
+    expect(rebuilt.map((t) => `${t.dtype} ${t.shape.join('×')}`).sort()).toEqual(['F32 1536×512', 'F32 1536×512', 'F32 512×1536', 'F32 512×1536']);
+    expect(extractPeak).toBeLessThan(big.length / 2);
+    await Promise.all([...bigShards, bigOut, tampered, dense].map((f) => rm(f, { force: true })));
   }, 180_000);
 
   it('bad arguments and files: one line on stderr, non-zero exit', async () => {

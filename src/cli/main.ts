@@ -13,7 +13,10 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { init } from '../entry/node.js';
-import { BitstackError, writeSafetensors, readSafetensors, isBlockTensor, type Bitstack, type ManyEntry, type StackedMatrix, type Stack, type StackFileTensor, type SafetensorsDtype } from '../core.js';
+import { BitstackError, writeSafetensors, readSafetensors, isBlockTensor, type Bitstack, type ManyEntry, type StackedMatrix, type Stack, type StackFileTensor, type StackBudget, type SafetensorsDtype } from '../core.js';
+import { safetensorsHeader, type SafetensorsEntry } from '../formats/safetensors.js';
+import { blockDataOf, scaleOf, type MatrixPlan } from '../ops/stack.js';
+import { CHUNK, copyRange, openStackHeader, readWhole, writeAll, type StackHeader } from './stack-file.js';
 import { writeAtomically, writeAllAtomically } from './atomic.js';
 import { mergeShards, type ShardInfo } from './merge.js';
 import { loadModel, parseBudget, narrowExactly, originalsOf, FLOAT_DTYPES, type Budget, type Original, type ReadFilter, type Tensor, type TensorHeader } from './model.js';
@@ -195,7 +198,7 @@ async function openStackFile(bw: Bitstack, path: string) {
 
 /** Budget levels from the minimum (one block each) to the whole stack: at these bits per parameter, plus both ends. */
 const LEVELS = [1.5, 2, 2.5, 3, 3.5, 4, 5, 6, 8, 10, 12, 16, 20, 24];
-function steps(st: Stack) {
+function steps(st: StackBudget) {
   const all = Object.create(null) as Record<string, number>;
   for (const [n, sm] of Object.entries(st.matrices)) all[n] = sm.blockCount;
   const lo = st.minimumBytes(), hi = st.bytesFor(all);
@@ -319,14 +322,32 @@ function printTable(rows: ReportRow[], rtnRowsAll: RtnRow[]) {
 }
 
 /** Dense W_b of a matrix in its original dtype and shape (or `dtype`), checked finite and in range. */
-function denseTensor(bw: Bitstack, name: string, sm: StackedMatrix, count: number, original: Original | undefined, dtype: 'original' | 'f16' | 'bf16' | 'f32'): StackFileTensor {
-  const w = sm.reconstruct(count);
+type DenseDtype = 'original' | 'f16' | 'bf16' | 'f32';
+
+/** The dtype and shape `extract` writes a matrix back as: the original's (F64 as F32), or `dtype`. */
+function denseLayout(name: string, rows: number, cols: number, original: Original | undefined, dtype: DenseDtype) {
   const out: SafetensorsDtype = dtype === 'original' ? (original?.dtype === 'F64' ? 'F32' : original?.dtype ?? 'F32') : dtype === 'f16' ? 'F16' : dtype === 'bf16' ? 'BF16' : 'F32';
+  return { name, dtype: out, shape: original?.shape ?? [rows, cols], byteLength: rows * cols * (out === 'F32' ? 4 : 2) };
+}
+
+/** W from its first `count` blocks, in `dtype`'s bytes; a value the dtype cannot hold is a NON_FINITE error. */
+function denseBytes(bw: Bitstack, name: string, sm: StackedMatrix, count: number, dtype: SafetensorsDtype): Uint8Array {
+  const w = sm.reconstruct(count);
   for (let i = 0; i < w.length; i++) {
-    if (!Number.isFinite(w[i]) || (out === 'F16' && Math.abs(w[i]) > 65504)) throw new BitstackError('NON_FINITE', `${name}: value ${w[i]} at ${i} does not fit ${out}`);
+    if (!Number.isFinite(w[i]) || (dtype === 'F16' && Math.abs(w[i]) > 65504)) throw new BitstackError('NON_FINITE', `${name}: value ${w[i]} at ${i} does not fit ${dtype}`);
   }
-  const bytes = out === 'F32' ? new Uint8Array(w.buffer) : new Uint8Array((out === 'F16' ? bw.toFloat16(w) : bw.toBfloat16(w)).buffer);
-  return { name, dtype: out, shape: original?.shape ?? [sm.rows, sm.cols], bytes };
+  return dtype === 'F32' ? new Uint8Array(w.buffer) : new Uint8Array((dtype === 'F16' ? bw.toFloat16(w) : bw.toBfloat16(w)).buffer);
+}
+
+/** The first `count` blocks of a stack file's matrix, read by range and restored (every part checked as readStack does). */
+async function loadBlocks(bw: Bitstack, h: StackHeader, plan: MatrixPlan, count: number): Promise<StackedMatrix> {
+  const parts = new Map<SafetensorsEntry, Uint8Array>();
+  for (const e of [...plan.blocks.slice(0, count).flatMap((b) => Object.values(b.parts)), ...(plan.scale ? [plan.scale] : [])]) parts.set(e!, await readWhole(h.range(e!, 'none')));
+  const bytesOf = (e: SafetensorsEntry) => parts.get(e)!;
+  return bw.restore({
+    rows: plan.rows, cols: plan.cols, factors: plan.factors, norm: plan.norm, relativeErrors: plan.errors.slice(0, count),
+    scale: scaleOf(plan, bytesOf), blocks: Array.from({ length: count }, (_, i) => blockDataOf(plan, i, bytesOf)),
+  });
 }
 
 const list = (counts: Record<string, number>) => Object.entries(counts).map(([n, c]) => `${shortName(n)}: ${c}`).join(', ');
@@ -405,9 +426,10 @@ program.command('info')
   .description('matrices, blocks, and the model size (kept tensors + blocks) and bits per parameter at budget steps')
   .argument('<file>')
   .action(async (file: string) => {
-    const bw = await init();
-    const { st, others } = await openStackFile(bw, file);
-    console.log(`${Object.keys(st.matrices).length} matrices, ${st.order.length} blocks, ${st.parameterCount} compressed parameters; ${others.length} other tensors (${st.keptBytes} bytes)`);
+    // The header alone: a stack file of any size.
+    const { file: f, budget: st, kept } = await openStackHeader(file);
+    await f.handle.close();
+    console.log(`${Object.keys(st.matrices).length} matrices, ${st.order.length} blocks, ${st.parameterCount} compressed parameters; ${kept.length} other tensors (${st.keptBytes} bytes)`);
     for (const [name, sm] of Object.entries(st.matrices)) console.log(`  ${name}  ${sm.rows}×${sm.cols}  ${sm.factors} factors, ranks ${sm.ranks.join(',')}  ${sm.blockCount} blocks, ${sm.byteLength()} bytes`);
     console.log('budgets: bits = bits per compressed parameter (blocks only); model bytes = kept tensors + blocks');
     console.log('  blocks bytes     model bytes   bits/param   blocks loaded');
@@ -418,7 +440,7 @@ program.command('info')
   });
 
 /** Bytes of a budget on this stack: bits count the blocks only; bytes are the whole model. */
-const budgetBytes = (st: Stack, b: Budget) => ('bits' in b ? st.budgetForBits(b.bits) : b.bytes);
+const budgetBytes = (st: StackBudget, b: Budget) => ('bits' in b ? st.budgetForBits(b.bits) : b.bytes);
 
 program.command('extract')
   .description('the dense model at a budget, as a safetensors file any consumer can load')
@@ -433,14 +455,39 @@ program.command('extract')
   .action(async (file: string, o: { budget: string; output: string; dtype: 'original' | 'f16' | 'bf16' | 'f32'; minBlocks: number }) => {
     await checkNotAnInput(o.output, [file]);
     const bw = await init();
-    const { st, file: f, others, originals } = await openStackFile(bw, file);
-    const budget = budgetBytes(st, parseBudget(o.budget));
-    const counts = st.selectForBudget(budget, { minBlocks: o.minBlocks });
-    const tensors: StackFileTensor[] = others.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, bytes: f.data.subarray(t.begin, t.end) }));
-    for (const [name, sm] of Object.entries(st.matrices)) tensors.push(denseTensor(bw, name, sm, counts[name], originals.get(name), o.dtype));
-    await writeAtomically(o.output, writeSafetensors(tensors));
-    console.log(`wrote ${o.output}: ${st.bytesFor(counts)} of ${budget} bytes used (${st.bitsFor(counts).toFixed(3)} bits/param)`);
-    console.log(`blocks per matrix: ${list(counts)}`);
+    // The header first, then one matrix at a time: a stack file of any size, memory for one matrix.
+    const h = await openStackHeader(file);
+    try {
+      const st = h.budget;
+      const budget = budgetBytes(st, parseBudget(o.budget));
+      const counts = st.selectForBudget(budget, { minBlocks: o.minBlocks });
+      const dense = Object.entries(st.matrices).map(([name, sm]) => denseLayout(name, sm.rows, sm.cols, h.originals.get(name), o.dtype));
+      const kept = h.kept.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, byteLength: t.end - t.begin }));
+      const { header } = safetensorsHeader([...kept, ...dense]);
+      await writeAtomically(o.output, async (out) => {
+        await writeAll(out, header, 0);
+        let at = header.length;
+        const buf = new Uint8Array(CHUNK);
+        for (const t of h.kept) {
+          await copyRange(h.range(t, 'none'), out, at, buf);
+          at += t.end - t.begin;
+        }
+        for (const d of dense) {
+          const sm = await loadBlocks(bw, h, st.matrices[d.name].plan, counts[d.name]);
+          try {
+            const bytes = denseBytes(bw, d.name, sm, counts[d.name], d.dtype);
+            await writeAll(out, bytes, at);
+            at += bytes.length;
+          } finally {
+            sm.free();
+          }
+        }
+      });
+      console.log(`wrote ${o.output}: ${st.bytesFor(counts)} of ${budget} bytes used (${st.bitsFor(counts).toFixed(3)} bits/param)`);
+      console.log(`blocks per matrix: ${list(counts)}`);
+    } finally {
+      await h.file.handle.close();
+    }
   });
 
 program.command('eval')

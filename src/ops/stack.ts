@@ -53,7 +53,7 @@ const VERSION = '2';
 
 const own = <T>(map: Record<string, T>, key: string): T | undefined => (Object.prototype.hasOwnProperty.call(map, key) ? map[key] : undefined);
 
-function checkOrder(mats: Record<string, StackedMatrix>, order: unknown): StackOrder {
+function checkOrder(mats: Record<string, { blockCount: number }>, order: unknown): StackOrder {
   if (!Array.isArray(order)) throw new BitstackError('ARG', 'order must be an array of [name, blockIndex]');
   const next = new Map<string, number>(Object.keys(mats).map((n) => [n, 0]));
   for (const item of order) {
@@ -150,17 +150,30 @@ export function defaultOrder(mats: Record<string, OrderMatrix>, levelByLevel: bo
   return order;
 }
 
-/** Matrices ordered into one stack. */
-export class Stack {
+/** What a stack's budget arithmetic needs of a matrix: its shape and its blocks' sizes. */
+export interface BudgetMatrix {
+  readonly rows: number; readonly cols: number; readonly blockCount: number;
+  /** Bytes of block i as stored. */
+  blockByteLength(i: number): number;
+  /** Bytes of the first `count` blocks. */
+  byteLength(count?: number): number;
+}
+
+/**
+ * The budget arithmetic of matrices in a stack order — sizes, bits per parameter, blocks per matrix
+ * for a budget — over anything that knows its blocks' sizes: a {@link Stack} in memory, or a stack
+ * file's header alone (the CLI's `info` and `extract` on files of any size).
+ */
+export class StackBudget<M extends BudgetMatrix = BudgetMatrix> {
   /** The matrices by name (an object without prototype: any name is an ordinary key). */
-  readonly matrices: Readonly<Record<string, StackedMatrix>>;
+  readonly matrices: Readonly<Record<string, M>>;
   readonly order: ReadonlyArray<readonly [string, number]>;
   /** Bytes of the tensors kept beside the blocks (read from the file, or `opts.keptBytes`). */
   readonly keptBytes: number;
 
   /** @internal Use `bw.stack()` or `bw.readStack()`. */
-  constructor(matrices: Record<string, StackedMatrix>, order: StackOrder, keptBytes = 0) {
-    this.matrices = Object.freeze(Object.assign(Object.create(null) as Record<string, StackedMatrix>, matrices));
+  constructor(matrices: Record<string, M>, order: StackOrder, keptBytes = 0) {
+    this.matrices = Object.freeze(Object.assign(Object.create(null) as Record<string, M>, matrices));
     this.order = Object.freeze(order.map((e) => Object.freeze([e[0], e[1]] as const)));
     this.keptBytes = keptBytes;
   }
@@ -236,7 +249,10 @@ export class Stack {
     }
     return counts;
   }
+}
 
+/** Matrices ordered into one stack. */
+export class Stack extends StackBudget<StackedMatrix> {
   /**
    * One safetensors file, data laid out in stack order: `opts.prepend` tensors (kept tensors, which
    * every budget needs) and the scales first, then per block `<name>.qweight_<i>` (U8 packed signs),
@@ -451,6 +467,44 @@ export function scaleOf(plan: MatrixPlan, bytesOf: (e: SafetensorsEntry) => Uint
   const scale = new Float32Array(new Uint8Array(bytesOf(plan.scale)).buffer);
   if (scale.some((v) => !(v > 0) || !Number.isFinite(v))) fail(`${plan.name}.scale must be positive and finite`);
   return scale;
+}
+
+/** @internal Bytes of each block of a plan as stored: packed signs, factors, int8 scales. */
+export function planBlockBytes(plan: MatrixPlan): number[] {
+  return plan.blocks.map((b) => Object.values(b.parts).reduce((s, e) => s + e!.end - e!.begin, 0));
+}
+
+/** @internal A matrix of a stack file known from its header alone. */
+export interface PlannedMatrix extends BudgetMatrix {
+  readonly plan: MatrixPlan; readonly factors: FactorType; readonly ranks: readonly number[];
+  readonly norm: number; readonly relativeErrors: Float64Array;
+}
+
+/**
+ * @internal A stack file's budget arithmetic from its header alone (no block read), in the order
+ * readStack gives it by default: the metadata's, else level by level.
+ */
+export function stackBudgetOf(tensors: SafetensorsEntry[], metadata: Record<string, string>): StackBudget<PlannedMatrix> {
+  const { plans, keptBytes } = planStack(tensors, metadata);
+  const mats = Object.create(null) as Record<string, PlannedMatrix>;
+  for (const [name, plan] of plans) {
+    const bytes = planBlockBytes(plan);
+    mats[name] = {
+      plan, rows: plan.rows, cols: plan.cols, factors: plan.factors, ranks: plan.blocks.map((b) => b.k), blockCount: bytes.length,
+      norm: plan.norm, relativeErrors: plan.errors,
+      blockByteLength: (i) => bytes[i],
+      byteLength: (count = bytes.length) => bytes.slice(0, count).reduce((a, b) => a + b, 0),
+    };
+  }
+  const fromFile = metadataOrder(metadata);
+  let order: StackOrder;
+  try {
+    order = fromFile === undefined ? defaultOrder(mats, true, Object.create(null)) : checkOrder(mats, fromFile);
+  } catch (e) {
+    if (e instanceof BitstackError && e.code === 'ARG') fail(`metadata order: ${e.message}`);
+    throw e;
+  }
+  return new StackBudget(mats, order, keptBytes);
 }
 
 /** @internal The stack order a file's metadata gives (undefined when it has none). */
