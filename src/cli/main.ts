@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { init } from '../entry/node.js';
-import { BitstackError, writeSafetensors, readSafetensors, isBlockTensor, type Bitstack, type ManyEntry, type StackedMatrix, type Stack, type StackFileTensor, type StackBudget, type SafetensorsDtype } from '../core.js';
+import { BitstackError, readSafetensors, isBlockTensor, type Bitstack, type ManyEntry, type StackedMatrix, type Stack, type StackFileTensor, type StackBudget, type SafetensorsDtype } from '../core.js';
 import { safetensorsHeader, type SafetensorsEntry } from '../formats/safetensors.js';
 import { blockDataOf, scaleOf, type MatrixPlan } from '../ops/stack.js';
 import { CHUNK, copyRange, openStackHeader, readWhole, writeAll, type StackHeader } from './stack-file.js';
@@ -321,7 +321,7 @@ function printTable(rows: ReportRow[], rtnRowsAll: RtnRow[]) {
   for (const r of rtnRowsAll) console.log(`  ${r.scheme.padEnd(26)}  ${r.bits.toFixed(3).padStart(10)}   ${r.overall.toFixed(4).padStart(12)}${cos(r.cosine)}`);
 }
 
-/** Dense W_b of a matrix in its original dtype and shape (or `dtype`), checked finite and in range. */
+/** The dtypes `extract --dtype` takes. */
 type DenseDtype = 'original' | 'f16' | 'bf16' | 'f32';
 
 /** The dtype and shape `extract` writes a matrix back as: the original's (F64 as F32), or `dtype`. */
@@ -452,7 +452,7 @@ program.command('extract')
     return v;
   }, 'original')
   .option('--min-blocks <n>', 'blocks every matrix gets at least', int('--min-blocks', 1, 64), 1)
-  .action(async (file: string, o: { budget: string; output: string; dtype: 'original' | 'f16' | 'bf16' | 'f32'; minBlocks: number }) => {
+  .action(async (file: string, o: { budget: string; output: string; dtype: DenseDtype; minBlocks: number }) => {
     await checkNotAnInput(o.output, [file]);
     const bw = await init();
     // The header first, then one matrix at a time: a stack file of any size, memory for one matrix.
