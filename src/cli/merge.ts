@@ -6,7 +6,7 @@
 
 import { BitstackError } from '../core.js';
 import { safetensorsHeader, type SafetensorsEntry } from '../formats/safetensors.js';
-import { defaultOrder, planBlockBytes, stackFileLayout, type MatrixPlan, type StackLayoutMatrix, type StackLayoutTensor } from '../ops/stack.js';
+import { defaultOrder, stackFileLayout, type PlannedMatrix, type StackLayoutMatrix, type StackLayoutTensor } from '../ops/stack.js';
 import { writeAtomically } from './atomic.js';
 import { type Original } from './model.js';
 import { CHUNK, copyRange, openStackHeader, sameBytes, writeAll, type Check, type FileRange, type StackHeader } from './stack-file.js';
@@ -31,15 +31,13 @@ async function readShard(path: string): Promise<{ header: StackHeader; si: Shard
 }
 
 /** A matrix of a shard's header, laid out from its file ranges. */
-function layoutOf(plan: MatrixPlan, range: (e: SafetensorsEntry, check: Check) => FileRange): StackLayoutMatrix<FileRange> {
-  const bytes = planBlockBytes(plan);
+function layoutOf(sm: PlannedMatrix, range: (e: SafetensorsEntry, check: Check) => FileRange): StackLayoutMatrix<FileRange> {
+  const plan = sm.plan, factors: Check = plan.factors === 'f16' ? 'f16' : 'none';
   return {
-    rows: plan.rows, cols: plan.cols, factors: plan.factors, ranks: plan.blocks.map((b) => b.k), blockCount: plan.blocks.length,
-    norm: plan.norm, relativeErrors: plan.errors,
-    blockByteLength: (i) => bytes[i],
+    ...sm,
     scaleBytes: () => (plan.scale ? range(plan.scale, 'scale') : null),
     blockParts: (i) => {
-      const p = plan.blocks[i].parts, factors: Check = plan.factors === 'f16' ? 'f16' : 'none';
+      const p = plan.blocks[i].parts;
       return {
         signs: range(p.qweight!, 'none'), a: range(p.u!, factors), b: range(p.vt!, factors),
         ...(p.u_scale ? { aScale: range(p.u_scale, 'f16'), bScale: range(p.vt_scale!, 'f16') } : {}),
@@ -76,10 +74,10 @@ export async function mergeShards(paths: string[], output: string): Promise<{ ma
         const differs = mine.length !== kept.length || mine.some((t, i) => t.name !== kept![i].name || t.dtype !== kept![i].dtype || t.shape.join() !== kept![i].shape.join());
         if (differs || !(await everySame(mine, kept, bufA, bufB))) throw new BitstackError('ARG', `${path} keeps other tensors than ${paths[0]}: shards of different models or options`);
       }
-      for (const [name, { plan }] of Object.entries(shard.budget.matrices)) {
+      for (const [name, sm] of Object.entries(shard.budget.matrices)) {
         if (!names.has(name)) throw new BitstackError('FORMAT', `${path}: ${JSON.stringify(name)} is not one of the compress's matrices`);
         if (matrices.has(name)) throw new BitstackError('FORMAT', `${name} is in two shards`);
-        matrices.set(name, layoutOf(plan, shard.range));
+        matrices.set(name, layoutOf(sm, shard.range));
         const og = shard.originals.get(name);
         if (og) originals.set(name, og);
       }

@@ -469,8 +469,8 @@ export function scaleOf(plan: MatrixPlan, bytesOf: (e: SafetensorsEntry) => Uint
   return scale;
 }
 
-/** @internal Bytes of each block of a plan as stored: packed signs, factors, int8 scales. */
-export function planBlockBytes(plan: MatrixPlan): number[] {
+/** Bytes of each block of a plan as stored: packed signs, factors, int8 scales. */
+function planBlockBytes(plan: MatrixPlan): number[] {
   return plan.blocks.map((b) => Object.values(b.parts).reduce((s, e) => s + e!.end - e!.begin, 0));
 }
 
