@@ -61,7 +61,9 @@ async function loadSafetensors(bw: Bitstack, paths: string[], read?: ReadFilter)
   const handles: FileHandle[] = [], readers: SafetensorsReader[] = [];
   try {
     for (const path of paths) {
-      const { size } = await stat(path);
+      const info = await stat(path);
+      if (!info.isFile()) throw new BitstackError('ARG', `${path} is not a regular file`);
+      const { size } = info;
       const handle = await open(path, 'r');
       handles.push(handle);
       readers.push(await openSafetensors((offset, length) => readRange(handle, path, offset, length), size));
